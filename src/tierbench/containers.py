@@ -1,0 +1,232 @@
+"""Control of the runtime's container: recreate it with a tier's limits, wait for health,
+read the limits back, and remove it on every path."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from python_on_whales import Container, DockerClient
+from python_on_whales.exceptions import DockerException
+
+from tierbench.compose import compose_client
+from tierbench.limits import Limits, limits_from_inspect
+
+
+class ContainerError(RuntimeError):
+    """The runtime's container could not be brought to a state fit for a load."""
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    service: str
+    port: int
+    health_path: str
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def limits_override(
+    service: str,
+    limits: Limits,
+    runtime_cpuset: str,
+    support_services: list[str],
+    support_cpuset: str,
+) -> dict:
+    """A Compose override that gives `service` the tier's limits, as a pod's limits.
+
+    memswap_limit equals the memory limit, so the runtime cannot swap (pods do not).
+    """
+    runtime: dict = {
+        "deploy": {
+            "resources": {
+                "limits": {"cpus": f"{limits.cpus:g}", "memory": str(limits.memory_bytes)}
+            }
+        },
+        "memswap_limit": str(limits.memory_bytes),
+    }
+    if runtime_cpuset:
+        runtime["cpuset"] = runtime_cpuset
+    services = {service: runtime}
+    for name in support_services:
+        if support_cpuset:
+            services[name] = {"cpuset": support_cpuset}
+    return {"services": services}
+
+
+def write_override(path: Path, override: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(yaml.safe_dump(override, sort_keys=False))
+    os.replace(tmp, path)
+    return path
+
+
+def health_problem(url: str) -> str | None:
+    """None when `url` answers HTTP 200, else what went wrong."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return None if response.status == 200 else f"HTTP {response.status}"
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code}"
+    except (urllib.error.URLError, OSError) as error:
+        return str(getattr(error, "reason", error))
+
+
+def wait_for_http(url: str, timeout_s: float, what: str) -> float:
+    """Seconds until `url` answered 200; ContainerError past the timeout."""
+    started = time.monotonic()
+    problem = "no answer"
+    while time.monotonic() - started < timeout_s:
+        problem = health_problem(url)
+        if problem is None:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise ContainerError(f"{what} was not healthy after {timeout_s:g} s: {url} gave {problem}")
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Closed connections in TIME_WAIT do not stop a server from listening; only a
+        # listener does, which SO_REUSEADDR still detects.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
+class RuntimeContainer:
+    """One runtime's Compose service, limited to one tier."""
+
+    def __init__(
+        self,
+        compose_file: Path,
+        override_file: Path,
+        project: str,
+        endpoint: ServiceEndpoint,
+    ):
+        self.endpoint = endpoint
+        self.client: DockerClient = compose_client(
+            [compose_file, override_file],
+            project_name=project,
+            project_directory=compose_file.parent,
+        )
+        self.container: Container | None = None
+
+    def start_support(self, support: list[ServiceEndpoint | str]) -> None:
+        """Start the support services unless they run already; they are never limited."""
+        names = [entry if isinstance(entry, str) else entry.service for entry in support]
+        if not names:
+            return
+        running = {c.name for c in self.client.compose.ps(services=names)}
+        for entry in support:
+            if isinstance(entry, str) or any(entry.service in name for name in running):
+                continue
+            if port_in_use(entry.port):
+                raise ContainerError(
+                    f"port {entry.port} on 127.0.0.1 is already in use by another process, so "
+                    f"support service {entry.service} cannot listen on it: stop that process "
+                    "or move the service to another port"
+                )
+        try:
+            self.client.compose.up(services=names, detach=True, wait=True, quiet=True)
+        except DockerException as error:
+            raise ContainerError(
+                f"could not start support services {', '.join(names)}: {error.stderr or error}"
+            ) from None
+
+    def recreate_with_limits(self) -> Container:
+        """Remove any old container of the service, then create and start a new one."""
+        self.remove()
+        if port_in_use(self.endpoint.port):
+            raise ContainerError(
+                f"port {self.endpoint.port} on 127.0.0.1 is already in use by another process, "
+                f"so service {self.endpoint.service} cannot listen on it: stop that process "
+                "or give the runtime another port in the config"
+            )
+        try:
+            self.client.compose.up(
+                services=[self.endpoint.service],
+                detach=True,
+                force_recreate=True,
+                dependencies=False,
+                quiet=True,
+            )
+        except DockerException as error:
+            raise ContainerError(
+                f"could not start service {self.endpoint.service}: {error.stderr or error}"
+            ) from None
+        containers = self.client.compose.ps(services=[self.endpoint.service], all=True)
+        if not containers:
+            raise ContainerError(f"service {self.endpoint.service} has no container after `up`")
+        self.container = containers[0]
+        return self.container
+
+    def last_logs(self, lines: int = 30) -> str:
+        if self.container is None:
+            return ""
+        try:
+            return self.client.container.logs(self.container, tail=lines).strip()
+        except DockerException:
+            return "(no logs: the container is gone)"
+
+    def wait_until_healthy(self, timeout_s: float) -> float:
+        """Seconds until the health path answered 200; ContainerError past the timeout."""
+        url = self.endpoint.base_url + self.endpoint.health_path
+        started = time.monotonic()
+        problem = "no answer yet"
+        while time.monotonic() - started < timeout_s:
+            problem = health_problem(url)
+            if problem is None:
+                return time.monotonic() - started
+            if self.container is not None:
+                self.container.reload()
+                if self.container.state.status in ("exited", "dead"):
+                    raise ContainerError(
+                        f"service {self.endpoint.service} exited (code "
+                        f"{self.container.state.exit_code}) before {url} answered; its last "
+                        f"log lines:\n{self.last_logs()}"
+                    )
+            time.sleep(0.05)
+        raise ContainerError(
+            f"service {self.endpoint.service} was not healthy after {timeout_s:g} s: {url} gave "
+            f"{problem}. Check the health path and port in the config, or raise "
+            f"health_timeout. Its last log lines:\n{self.last_logs()}"
+        )
+
+    def applied_limits(self) -> Limits:
+        """The limits Docker applied, read back from `docker inspect`."""
+        assert self.container is not None
+        self.container.reload()
+        host_config = self.container.host_config
+        return limits_from_inspect(
+            {
+                "NanoCpus": host_config.nano_cpus,
+                "CpuQuota": host_config.cpu_quota,
+                "CpuPeriod": host_config.cpu_period,
+                "Memory": host_config.memory,
+            }
+        )
+
+    def remove(self) -> None:
+        """Kill and remove the service's container(s); harmless when there are none."""
+        try:
+            containers = self.client.compose.ps(services=[self.endpoint.service], all=True)
+            if containers:
+                self.client.container.remove(containers, force=True, volumes=True)
+        except DockerException as error:
+            raise ContainerError(
+                f"could not remove service {self.endpoint.service}: {error.stderr or error}"
+            ) from None
+        self.container = None

@@ -1,0 +1,42 @@
+"""Images of the services under test: built from their Compose build sections, or pulled."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from python_on_whales.exceptions import DockerException
+
+from tierbench.compose import compose_client
+from tierbench.workflow_support import compose_config
+
+
+class ImageError(RuntimeError):
+    """A service's image could not be built or pulled."""
+
+
+def ensure_image(compose_file: Path, project: str, service: str, stamp: Path, log: Path) -> str:
+    """Build the service's image (or pull it when it has no build section); write its id."""
+    client = compose_client([compose_file], project_name=project)
+    definition = compose_config(compose_file, project)["services"][service]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as handle:
+        try:
+            if definition.get("build"):
+                for _, line in client.compose.build([service], stream_logs=True):
+                    handle.write(line.decode(errors="replace"))
+            elif not client.image.exists(definition["image"]):
+                client.image.pull(definition["image"], quiet=True)
+        except DockerException as error:
+            raise ImageError(
+                f"could not build or pull the image of service {service}; see {log}:\n"
+                f"{error.stderr or error}"
+            ) from None
+    name = definition.get("image") or f"{project}-{service}"
+    image = client.image.inspect(name)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stamp.with_name(f".{stamp.name}.partial")
+    tmp.write_text(json.dumps({"service": service, "image": name, "id": image.id}) + "\n")
+    os.replace(tmp, stamp)
+    return image.id

@@ -1,0 +1,253 @@
+"""The sweep's configuration: validated against the schema, then checked against the
+compose project and files it names, before any container starts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from tierbench.compose import docker_config_dir
+from tierbench.containers import ServiceEndpoint
+from tierbench.limits import LimitError, Limits, parse_limits
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULTS = {
+    "compose_project": "tierbench",
+    "support_services": [],
+    "repeats": 1,
+    "cpu_pinning": "auto",
+    "health_timeout": 60,
+    "warmup": None,
+}
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+class ConfigError(ValueError):
+    """The configuration cannot drive a sweep; the message names the key and the fix."""
+
+
+def duration_seconds(text: str) -> float:
+    return sum(float(n) * _SECONDS[u] for n, u in _DURATION_PART.findall(text))
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    order: int
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class Cell:
+    runtime: str
+    tier: str
+    repeat: int
+
+    @property
+    def name(self) -> str:
+        suffix = "" if self.repeat == 1 else f"-r{self.repeat}"
+        return f"{self.runtime}-{self.tier}{suffix}"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    config: dict
+    compose_file: Path
+    project: str
+    runtimes: dict[str, ServiceEndpoint]
+    support: list[ServiceEndpoint | str]
+    tiers: dict[str, Tier]
+    k6_script: Path
+    profile_name: str
+    stages: list[dict]
+    warmup_s: float
+    repeats: int
+    cpu_pinning: str
+    health_timeout_s: float
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def support_service_names(self) -> list[str]:
+        return [s if isinstance(s, str) else s.service for s in self.support]
+
+    @property
+    def load_duration_s(self) -> float:
+        return sum(duration_seconds(stage["duration"]) for stage in self.stages)
+
+    def cell(self, runtime: str, tier: str, repeat: int) -> Cell:
+        return Cell(runtime, tier, repeat)
+
+    def cell_config(self, cell: Cell) -> dict:
+        """Everything in the config that shapes one cell's load, and nothing else."""
+        runtime = self.config["runtimes"][cell.runtime]
+        tier = self.tiers[cell.tier]
+        return {
+            "compose_file": str(self.compose_file),
+            "project": self.project,
+            "runtime": {"name": cell.runtime, **runtime},
+            "support_services": self.config["support_services"],
+            "tier": {"name": cell.tier, **tier.limits.as_dict()},
+            "k6_script": str(self.k6_script),
+            "profile": {"name": self.profile_name, "stages": self.stages, "warmup": self.warmup_s},
+            "cpu_pinning": self.cpu_pinning,
+            "repeat": cell.repeat,
+        }
+
+    def cell_config_hash(self, cell: Cell) -> str:
+        text = json.dumps(self.cell_config(cell), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def validate_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
+    schema = yaml.safe_load(schema_path.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors)
+    key = _key_path(error)
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        where = f" under {key}" if error.absolute_path else ""
+        raise ConfigError(
+            f"unknown config key {', '.join(map(repr, extra))}{where}; known keys: "
+            f"{', '.join(known)} (see workflow/schemas/config.schema.yaml)"
+        )
+    description = error.schema.get("description", "")
+    hint = f" ({description})" if description else ""
+    raise ConfigError(f"config key {key}: {error.message}{hint}")
+
+
+def compose_services(compose_file: Path, project: str) -> list[str]:
+    """The services a Compose project defines, as Compose itself reads the file."""
+    result = subprocess.run(
+        [
+            "docker",
+            "--config",
+            str(docker_config_dir()),
+            "compose",
+            "-f",
+            str(compose_file),
+            "-p",
+            project,
+            "config",
+            "--services",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise ConfigError(
+            f"compose_file {compose_file} cannot be read by Docker Compose:\n"
+            f"{result.stderr.strip()}"
+        )
+    return result.stdout.split()
+
+
+def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
+    """Validate the config and resolve it into a sweep; ConfigError on the first problem."""
+    config = DEFAULTS | dict(raw_config)
+    validate_schema(config)
+
+    tiers = {}
+    for order, (name, tier) in enumerate(config["tiers"].items()):
+        try:
+            tiers[name] = Tier(name, order, parse_limits(tier["cpus"], tier["memory"]))
+        except LimitError as error:
+            raise ConfigError(f"config key tiers.{name}: {error}") from None
+
+    if config["profile"] not in config["profiles"]:
+        raise ConfigError(
+            f"config key profile: {config['profile']!r} is not a profile; defined profiles: "
+            f"{', '.join(config['profiles'])}"
+        )
+    profile = config["profiles"][config["profile"]]
+    warmup = profile["warmup"] if config["warmup"] is None else config["warmup"]
+    load_s = sum(duration_seconds(s["duration"]) for s in profile["stages"])
+    if warmup >= load_s:
+        raise ConfigError(
+            f"config key warmup: {warmup:g} s leaves nothing to measure in profile "
+            f"{config['profile']!r}, which loads for {load_s:g} s; lower the warmup"
+        )
+
+    k6_script = base_dir / config["k6_script"]
+    if not k6_script.is_file():
+        raise ConfigError(
+            f"config key k6_script: {k6_script} does not exist; point it at your k6 script"
+        )
+    compose_file = base_dir / config["compose_file"]
+    if not compose_file.is_file():
+        raise ConfigError(
+            f"config key compose_file: {compose_file} does not exist; point it at your Compose file"
+        )
+
+    services = compose_services(compose_file, config["compose_project"])
+    runtimes = {}
+    for name, runtime in config["runtimes"].items():
+        if runtime["service"] not in services:
+            raise ConfigError(
+                f"config key runtimes.{name}.service: {compose_file} has no service "
+                f"{runtime['service']!r}; its services: {', '.join(services)}"
+            )
+        runtimes[name] = ServiceEndpoint(
+            runtime["service"], runtime["port"], runtime["health_path"]
+        )
+    support: list[ServiceEndpoint | str] = []
+    for index, entry in enumerate(config["support_services"]):
+        service = entry if isinstance(entry, str) else entry["service"]
+        if service not in services:
+            raise ConfigError(
+                f"config key support_services[{index}]: {compose_file} has no service "
+                f"{service!r}; its services: {', '.join(services)}"
+            )
+        if service in {r.service for r in runtimes.values()}:
+            raise ConfigError(
+                f"config key support_services[{index}]: {service!r} is also a runtime; a "
+                "service is either measured or supporting, not both"
+            )
+        support.append(
+            entry
+            if isinstance(entry, str)
+            else ServiceEndpoint(entry["service"], entry["port"], entry["health_path"])
+        )
+
+    cells = [
+        Cell(runtime, tier, repeat)
+        for repeat in range(1, config["repeats"] + 1)
+        for tier in tiers
+        for runtime in runtimes
+    ]
+    return Sweep(
+        config=config,
+        compose_file=compose_file,
+        project=config["compose_project"],
+        runtimes=runtimes,
+        support=support,
+        tiers=tiers,
+        k6_script=k6_script,
+        profile_name=config["profile"],
+        stages=profile["stages"],
+        warmup_s=float(warmup),
+        repeats=config["repeats"],
+        cpu_pinning=config["cpu_pinning"],
+        health_timeout_s=float(config["health_timeout"]),
+        cells=cells,
+    )
+
+
+def max_cores_needed(sweep: Sweep) -> int:
+    return max(math.ceil(t.limits.cpus) for t in sweep.tiers.values())

@@ -1,0 +1,80 @@
+"""What the Snakemake workflow needs beyond the rules: engine check, image sources,
+support-service shutdown."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tierbench.compose import compose_client, docker_config_dir
+
+NO_ENGINE = """\
+tierbench: no Docker engine answers (`docker info` failed: {problem}).
+  Run `make bench`, which installs and starts one where it can (as root on Debian), or
+  install Docker Engine (https://docs.docker.com/engine/install/), start it, and make sure
+  your user may use it (the `docker` group). Then run snakemake again."""
+
+
+def check_docker_engine() -> None:
+    """Stop the run before any job when no Docker engine answers."""
+    try:
+        result = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=20)
+        problem = result.stderr.strip().splitlines()[-1] if result.returncode else None
+    except FileNotFoundError:
+        problem = "the docker command is not installed"
+    except subprocess.TimeoutExpired:
+        problem = "it did not answer within 20 s"
+    if problem:
+        print(NO_ENGINE.format(problem=problem), file=sys.stderr)
+        raise SystemExit(1)
+
+
+@functools.cache
+def compose_config(compose_file: Path, project: str) -> dict:
+    result = subprocess.run(
+        [
+            "docker",
+            "--config",
+            str(docker_config_dir()),
+            "compose",
+            "-f",
+            str(compose_file),
+            "-p",
+            project,
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def build_context_files(compose_file: Path, project: str, service: str) -> list[str]:
+    """Every file in a service's build context; none for a service that only names an image."""
+    build = compose_config(compose_file, project)["services"][service].get("build")
+    if not build:
+        return []
+    context = Path(build["context"])
+    skipped = {".git", "__pycache__", ".pytest_cache"}
+    return sorted(
+        str(path)
+        for path in context.rglob("*")
+        if path.is_file() and not skipped.intersection(path.relative_to(context).parts)
+    )
+
+
+def stop_support_services(sweep) -> None:
+    """Stop and remove the support services once the sweep ends, whatever the outcome."""
+    names = sweep.support_service_names
+    if not names:
+        return
+    client = compose_client([sweep.compose_file], project_name=sweep.project)
+    containers = client.compose.ps(services=names, all=True)
+    if containers:
+        client.container.remove(containers, force=True, volumes=True)

@@ -1,0 +1,123 @@
+"""Shared fixtures: a scratch copy of the test Compose project and a snakemake runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+STACK = REPO / "tests" / "stack"
+
+
+def docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    # Without an engine the Docker tests cannot run; stopping beats skipping them, since a
+    # run that skipped them would look green without having tested anything.
+    if any(item.get_closest_marker("docker") for item in items) and not docker_answers():
+        pytest.exit("no Docker engine answers: run `make test`, which starts one", returncode=3)
+
+
+class Workdir:
+    """A copy of tests/stack to run the workflow in, with its own config."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        shutil.copytree(
+            STACK, path, ignore=shutil.ignore_patterns("results", "logs", ".snakemake", ".env")
+        )
+        env_file = REPO / "config" / ".env"
+        if env_file.exists():
+            shutil.copy(env_file, path / ".env")
+
+    @property
+    def config(self) -> dict:
+        return yaml.safe_load((self.path / "config.yaml").read_text())
+
+    def write_config(self, config: dict) -> None:
+        (self.path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def snakemake(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return run_snakemake(
+            self.path, *args, "--configfile", str(self.path / "config.yaml"), timeout=timeout
+        )
+
+
+def run_snakemake(directory: Path, *args: str, timeout: float = 300):
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(directory),
+        "--cores",
+        "1",
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path) -> Workdir:
+    return Workdir(tmp_path / "stack")
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Job counts by rule from snakemake's "Job stats" table."""
+    counts: dict[str, int] = {}
+    lines = output.splitlines()
+    if "Job stats:" not in lines:
+        return counts
+    for line in lines[lines.index("Job stats:") + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        if parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def planned_cells(output: str) -> set[str]:
+    """Cells that a dry run would load."""
+    return {
+        line.split("=", 1)[1].strip()
+        for line in output.splitlines()
+        if line.strip().startswith("wildcards: cell=")
+    }
+
+
+def containers_of(project: str) -> list[str]:
+    result = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.split()

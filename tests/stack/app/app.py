@@ -1,0 +1,40 @@
+"""A small HTTP service for the workflow's tests: answers, allocates memory on request,
+or stays unhealthy, as its environment says."""
+
+import json
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+HEALTHY = os.environ.get("HEALTHY", "1") == "1"
+HELD = []
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        if url.path == "/healthz":
+            self.reply(200 if HEALTHY else 503, {"healthy": HEALTHY})
+        elif url.path == "/alloc":
+            megabytes = int(parse_qs(url.query).get("mb", ["1"])[0])
+            HELD.append(bytearray(megabytes * 1024 * 1024))
+            self.reply(200, {"held_mb": sum(len(b) for b in HELD) // 2**20})
+        else:
+            self.reply(200, {"path": url.path})
+
+
+print(f"listening on 127.0.0.1:{os.environ['PORT']} (healthy={HEALTHY})", flush=True)
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()

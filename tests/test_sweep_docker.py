@@ -1,0 +1,197 @@
+"""The sweep against a real Docker engine and real k6, on a small Compose project."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from conftest import REPO, Workdir, containers_of, planned_cells, planned_jobs
+from tierbench.cgroups import locate_cgroup
+from tierbench.containers import RuntimeContainer, ServiceEndpoint, limits_override, write_override
+from tierbench.limits import parse_limits
+
+pytestmark = pytest.mark.docker
+PROJECT = "tierbench-test"
+
+
+def read_meta(workdir: Workdir, cell: str) -> dict:
+    return json.loads((workdir.path / "results" / "meta" / f"{cell}.json").read_text())
+
+
+def test_each_default_tier_is_applied_and_read_back(tmp_path):
+    stack = Workdir(tmp_path / "stack")
+    tiers = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["tiers"]
+    assert list(tiers) == ["xs", "s", "m", "l"]
+    endpoint = ServiceEndpoint("web", 19181, "/healthz")
+    for name, tier in tiers.items():
+        limits = parse_limits(tier["cpus"], tier["memory"])
+        override = write_override(
+            tmp_path / f"{name}.yaml", limits_override("web", limits, "", [], "")
+        )
+        runtime = RuntimeContainer(stack.path / "compose.yaml", override, PROJECT, endpoint)
+        try:
+            container = runtime.recreate_with_limits()
+            runtime.wait_until_healthy(20)
+            assert runtime.applied_limits() == limits, name
+            # The kernel enforces what Docker reports.
+            counters = locate_cgroup(container.state.pid).read()
+            assert counters.memory_limit_bytes == limits.memory_bytes
+        finally:
+            runtime.remove()
+    assert containers_of(PROJECT) == []
+
+
+def test_sweep_runs_each_cell_then_reruns_only_what_changed(workdir):
+    result = workdir.snakemake("sweep")
+    assert result.returncode == 0, result.stderr[-3000:]
+    cells = ["web-xs", "web2-xs", "web-s", "web2-s"]
+    for cell in cells:
+        meta = read_meta(workdir, cell)
+        assert meta["limits"]["verified"]
+        assert meta["limits"]["applied"] == meta["limits"]["requested"]
+        assert meta["resources"]["oom_kills"] == 0
+        assert meta["window"]["start"] < meta["window"]["end"]
+        for key in ("k6", "docker", "compose"):
+            assert meta["versions"][key]
+        assert meta["host"]["cores"] >= 1 and meta["config_hash"]
+        samples = list(csv.DictReader(open(workdir.path / "results/resources" / f"{cell}.csv")))
+        # At least one sample a second over the ~2 s load.
+        assert len(samples) >= 3
+        assert all(s["source"].startswith("cgroup") for s in samples)
+        assert float(samples[-1]["memory_bytes"]) > 0
+        summary = json.loads((workdir.path / "results/k6" / f"{cell}.summary.json").read_text())
+        assert summary["metrics"]["http_reqs"]["count"] > 0
+    # Support services stop with the sweep; no runtime container is left behind.
+    assert containers_of(PROJECT) == []
+
+    assert planned_jobs(workdir.snakemake("-n", "sweep").stdout) == {}
+
+    # Deleting one cell's k6 output reruns only that cell.
+    (workdir.path / "results/k6/web-xs.json").unlink()
+    assert planned_cells(workdir.snakemake("-n", "sweep").stdout) == {"web-xs"}
+
+    # Changing one tier's limits reruns only that tier's cells.
+    config = workdir.config
+    config["tiers"]["s"]["memory"] = "384MB"
+    workdir.write_config(config)
+    assert planned_cells(workdir.snakemake("-n", "sweep").stdout) == {
+        "web-xs",
+        "web-s",
+        "web2-s",
+    }
+
+    untouched = (workdir.path / "results/meta/web2-xs.json").stat().st_mtime
+    result = workdir.snakemake("sweep")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_meta(workdir, "web-s")["limits"]["applied"]["memory_bytes"] == 384 * 2**20
+    assert (workdir.path / "results/meta/web2-xs.json").stat().st_mtime == untouched
+
+
+def test_oom_kill_is_recorded_and_the_cell_completes(workdir):
+    config = workdir.config
+    config["runtimes"] = {"web": config["runtimes"]["web"]}
+    config["tiers"] = {"tiny": {"cpus": 0.5, "memory": "48MB"}}
+    config["k6_script"] = "k6/alloc.js"
+    config["profiles"]["smoke"]["stages"] = [{"duration": "3s", "target": 2}]
+    workdir.write_config(config)
+    result = workdir.snakemake("sweep")
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = read_meta(workdir, "web-tiny")
+    assert meta["resources"]["oom_kills"] >= 1
+    assert any("OOM-killed" in warning for warning in meta["warnings"])
+    samples = list(csv.DictReader(open(workdir.path / "results/resources/web-tiny.csv")))
+    assert int(samples[-1]["oom_kills"]) >= 1
+    assert containers_of(PROJECT) == []
+
+
+def test_runtime_never_healthy_fails_with_its_logs_and_is_removed(workdir):
+    config = workdir.config
+    config["runtimes"] = {"sleepy": {"service": "sleepy", "port": 19183, "health_path": "/healthz"}}
+    config["tiers"] = {"xs": config["tiers"]["xs"]}
+    config["health_timeout"] = 2
+    workdir.write_config(config)
+    result = workdir.snakemake("sweep")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "service sleepy was not healthy after 2 s" in output
+    assert "HTTP 503" in output
+    assert "listening on 127.0.0.1:19183" in output  # the container's own last log lines
+    assert containers_of(PROJECT) == []
+    assert not list((workdir.path / "results").glob("k6/*.json"))
+
+
+def test_k6_script_error_fails_with_k6s_message(workdir):
+    (workdir.path / "k6/broken.js").write_text("export default function () { http.get( }\n")
+    config = workdir.config
+    config["k6_script"] = "k6/broken.js"
+    config["runtimes"] = {"web": config["runtimes"]["web"]}
+    config["tiers"] = {"xs": config["tiers"]["xs"]}
+    workdir.write_config(config)
+    result = workdir.snakemake("sweep")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "k6 exited with code 107" in output
+    assert "SyntaxError" in output or "Unexpected token" in output
+    assert not list((workdir.path / "results").glob("k6/*"))
+    assert containers_of(PROJECT) == []
+
+
+def test_port_in_use_is_named(workdir):
+    config = workdir.config
+    config["runtimes"] = {"web": config["runtimes"]["web"]}
+    config["tiers"] = {"xs": config["tiers"]["xs"]}
+    workdir.write_config(config)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 19181))
+        squatter.listen()
+        result = workdir.snakemake("sweep")
+    assert result.returncode != 0
+    assert "port 19181 on 127.0.0.1 is already in use" in result.stdout + result.stderr
+    assert containers_of(PROJECT) == []
+
+
+def test_interrupt_mid_load_removes_the_container_and_keeps_no_partial_output(workdir):
+    config = workdir.config
+    config["runtimes"] = {"web": config["runtimes"]["web"]}
+    config["tiers"] = {"xs": config["tiers"]["xs"]}
+    config["profiles"]["smoke"]["stages"] = [{"duration": "30s", "target": 2}]
+    workdir.write_config(config)
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+    command += ["-d", str(workdir.path), "--cores", "1", "sweep"]
+    command += ["--configfile", str(workdir.path / "config.yaml")]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    partial = workdir.path / "results/k6/.web-xs.json.partial"
+    deadline = time.monotonic() + 120
+    while not (partial.exists() and partial.stat().st_size > 0):
+        assert process.poll() is None, process.stdout.read()
+        assert time.monotonic() < deadline, "the load never started"
+        time.sleep(0.2)
+    # Ctrl-C reaches the whole foreground process group.
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert containers_of(PROJECT) == [], output
+    # The cell's outputs and their partial files are all gone; finished image stamps stay.
+    leftovers = [
+        p.name
+        for folder in ("k6", "resources", "meta")
+        for p in (workdir.path / "results" / folder).glob("*")
+        if (workdir.path / "results" / folder).exists()
+    ]
+    leftovers += [p.name for p in (workdir.path / "results").rglob(".*.partial")]
+    assert leftovers == []

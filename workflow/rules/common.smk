@@ -1,0 +1,75 @@
+# Configuration checks, the cell matrix and helpers shared by the rules.
+import os
+import sys
+from pathlib import Path
+
+# The tierbench package beside this workflow, for this process and the jobs it starts.
+_SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_SRC, os.environ.get("PYTHONPATH")]))
+
+from snakemake.exceptions import WorkflowError
+
+from tierbench.sweep_config import ConfigError, load_sweep
+from tierbench.workflow_support import (
+    build_context_files,
+    check_docker_engine,
+    stop_support_services,
+)
+
+try:
+    SWEEP = load_sweep(config)
+except ConfigError as error:
+    raise WorkflowError(f"tierbench: invalid configuration: {error}") from None
+
+# One load at a time, whatever --cores says: two loads on one host would measure each other.
+if "load_slot" not in workflow.global_resources:
+    workflow.register_resource("load_slot", 1)
+
+CELLS = [cell.name for cell in SWEEP.cells]
+CELL_BY_NAME = {cell.name: cell for cell in SWEEP.cells}
+IMAGE_SERVICES = [endpoint.service for endpoint in SWEEP.runtimes.values()] + (
+    SWEEP.support_service_names
+)
+RUNTIME_OF = {cell.name: cell.runtime for cell in SWEEP.cells}
+
+
+wildcard_constraints:
+    cell="|".join(CELLS),
+    service="|".join(IMAGE_SERVICES),
+
+
+def cell_paths(pattern):
+    """One path per cell: cell_paths("results/meta/{cell}.json")."""
+    return [pattern.format(cell=cell) for cell in CELLS]
+
+
+def cell_images(wildcards):
+    """The image stamps a cell depends on: its runtime's and the support services'."""
+    runtime = SWEEP.runtimes[RUNTIME_OF[wildcards.cell]].service
+    return [
+        f"results/images/{service}.json"
+        for service in [runtime, *SWEEP.support_service_names]
+    ]
+
+
+def cell_settings(wildcards):
+    """What shapes one cell; a change here reruns exactly the cells it touches."""
+    return SWEEP.cell_config(CELL_BY_NAME[wildcards.cell])
+
+
+def service_sources(wildcards):
+    """The files of a service's build context, so an image rebuilds when they change."""
+    return build_context_files(SWEEP.compose_file, SWEEP.project, wildcards.service)
+
+
+onstart:
+    check_docker_engine()
+
+
+onsuccess:
+    stop_support_services(SWEEP)
+
+
+onerror:
+    stop_support_services(SWEEP)

@@ -1,0 +1,30 @@
+rule load:
+    input:
+        script=SWEEP.k6_script,
+        compose=SWEEP.compose_file,
+        images=cell_images,
+    output:
+        k6="results/k6/{cell}.json",
+        summary="results/k6/{cell}.summary.json",
+        resources="results/resources/{cell}.csv",
+        meta="results/meta/{cell}.json",
+    log:
+        "logs/load/{cell}.log",
+    params:
+        settings=cell_settings,
+    resources:
+        load_slot=1,
+    conda:
+        "../../envs/tierbench.yaml"
+    script:
+        "../scripts/load.py"
+
+
+# Every cell's outputs: `snakemake sweep` runs the loads alone, and deleting any one of a
+# cell's files reruns that cell.
+rule sweep:
+    input:
+        cell_paths("results/k6/{cell}.json"),
+        cell_paths("results/k6/{cell}.summary.json"),
+        cell_paths("results/resources/{cell}.csv"),
+        cell_paths("results/meta/{cell}.json"),

@@ -1,0 +1,31 @@
+"""Run one cell: recreate the runtime with the tier's limits, load it with k6, measure."""
+
+import signal
+from pathlib import Path
+
+from tierbench.load_cell import CellOutputs, run_cell
+from tierbench.sweep_config import load_sweep
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# Snakemake ends jobs with SIGTERM: turn it into the same clean-up path as Ctrl-C.
+signal.signal(signal.SIGTERM, interrupt)
+
+sweep = load_sweep(snakemake.config)
+cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
+run_cell(
+    sweep,
+    cell,
+    CellOutputs(
+        k6_json=Path(snakemake.output.k6),
+        k6_summary=Path(snakemake.output.summary),
+        resources_csv=Path(snakemake.output.resources),
+        meta_json=Path(snakemake.output.meta),
+    ),
+    log=Path(snakemake.log[0]),
+    override_dir=Path("results/compose"),
+    project_dir=Path(snakemake.scriptdir).parents[1],
+)

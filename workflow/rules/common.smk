@@ -1,12 +1,10 @@
 # Configuration checks, the cell matrix and helpers shared by the rules.
-import os
 import sys
 from pathlib import Path
 
-# The tierbench package beside this workflow, for this process and the jobs it starts.
-_SRC = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, _SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_SRC, os.environ.get("PYTHONPATH")]))
+# The tierbench package beside this workflow, even where snakemake runs from an
+# environment without it; the jobs' environments install it (pyproject, envs/).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from snakemake.exceptions import WorkflowError
 

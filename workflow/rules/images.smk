@@ -6,9 +6,9 @@ rule image:
         "results/images/{service}.json",
     log:
         "logs/images/{service}.log",
-    params:
-        project=SWEEP.project,
     conda:
         "../../envs/tierbench.yaml"
+    params:
+        project=SWEEP.project,
     script:
         "../scripts/build_image.py"

@@ -10,12 +10,12 @@ rule load:
         meta="results/meta/{cell}.json",
     log:
         "logs/load/{cell}.log",
-    params:
-        settings=cell_settings,
-    resources:
-        load_slot=1,
     conda:
         "../../envs/tierbench.yaml"
+    resources:
+        load_slot=1,
+    params:
+        settings=cell_settings,
     script:
         "../scripts/load.py"
 

@@ -36,3 +36,13 @@ def test_bad_config_names_the_key_before_any_job(workdir, change, expected):
     assert "invalid configuration" in output
     assert expected in output
     assert not (workdir.path / "results").exists()
+
+
+def test_no_docker_engine_stops_before_any_job_saying_what_to_do(workdir, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{workdir.path}/no-engine.sock")
+    result = workdir.snakemake("sweep")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "no Docker engine answers" in output
+    assert "make bench" in output
+    assert not (workdir.path / "results").exists()

@@ -18,6 +18,7 @@ from conftest import REPO, Workdir, containers_of, planned_cells, planned_jobs
 from tierbench.cgroups import locate_cgroup
 from tierbench.containers import RuntimeContainer, ServiceEndpoint, limits_override, write_override
 from tierbench.limits import parse_limits
+from tierbench.sampler import ResourceSampler
 
 pytestmark = pytest.mark.docker
 PROJECT = "tierbench-test"
@@ -195,3 +196,25 @@ def test_interrupt_mid_load_removes_the_container_and_keeps_no_partial_output(wo
     ]
     leftovers += [p.name for p in (workdir.path / "results").rglob(".*.partial")]
     assert leftovers == []
+
+
+def test_docker_stats_fallback_samples_when_cgroup_files_are_out_of_reach(tmp_path):
+    stack = Workdir(tmp_path / "stack")
+    limits = parse_limits(0.5, "128MB")
+    override = write_override(tmp_path / "o.yaml", limits_override("web", limits, "", [], ""))
+    endpoint = ServiceEndpoint("web", 19181, "/healthz")
+    runtime = RuntimeContainer(stack.path / "compose.yaml", override, PROJECT, endpoint)
+    try:
+        container = runtime.recreate_with_limits()
+        runtime.wait_until_healthy(20)
+        sampler = ResourceSampler(container.id, pid=-1, limits=limits)
+        assert sampler.source == "docker-stats"
+        sampler.start()
+        time.sleep(4)
+        rows = sampler.stop()
+    finally:
+        runtime.remove()
+    assert rows, "docker stats gave no sample in 4 s"
+    assert all(row["source"] == "docker-stats" for row in rows)
+    assert 0 < rows[-1]["memory_bytes"] < limits.memory_bytes
+    assert rows[-1]["throttled_s"] is None

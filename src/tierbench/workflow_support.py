@@ -3,6 +3,7 @@ support-service shutdown."""
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import subprocess
@@ -55,18 +56,40 @@ def compose_config(compose_file: Path, project: str) -> dict:
     return json.loads(result.stdout)
 
 
+def dockerignore_patterns(context: Path) -> list[str]:
+    ignore = context / ".dockerignore"
+    if not ignore.exists():
+        return []
+    lines = (line.strip() for line in ignore.read_text().splitlines())
+    return [line.rstrip("/") for line in lines if line and not line.startswith(("#", "!"))]
+
+
 def build_context_files(compose_file: Path, project: str, service: str) -> list[str]:
-    """Every file in a service's build context; none for a service that only names an image."""
+    """The files of a service's build context that shape its image.
+
+    Files the .dockerignore leaves out cannot change the image; node_modules is derived
+    from the lock file beside it, which is counted instead.
+    """
     build = compose_config(compose_file, project)["services"][service].get("build")
     if not build:
         return []
     context = Path(build["context"])
-    skipped = {".git", "__pycache__", ".pytest_cache"}
-    return sorted(
-        str(path)
-        for path in context.rglob("*")
-        if path.is_file() and not skipped.intersection(path.relative_to(context).parts)
-    )
+    skipped = {".git", "__pycache__", ".pytest_cache", "node_modules"}
+    patterns = dockerignore_patterns(context)
+    files = []
+    for path in context.rglob("*"):
+        relative = path.relative_to(context)
+        if skipped.intersection(relative.parts) or not path.is_file():
+            continue
+        if any(
+            fnmatch.fnmatch(str(relative), pattern.removeprefix("**/"))
+            or fnmatch.fnmatch(part, pattern.removeprefix("**/"))
+            for pattern in patterns
+            for part in relative.parts
+        ):
+            continue
+        files.append(str(path))
+    return sorted(files)
 
 
 def stop_support_services(sweep) -> None:

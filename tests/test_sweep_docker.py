@@ -152,6 +152,8 @@ def test_port_in_use_is_named(workdir):
     config["tiers"] = {"xs": config["tiers"]["xs"]}
     workdir.write_config(config)
     with socket.socket() as squatter:
+        # Earlier tests' connections may linger in TIME_WAIT on this port.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", 19181))
         squatter.listen()
         result = workdir.snakemake("sweep")

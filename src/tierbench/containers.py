@@ -117,6 +117,7 @@ class RuntimeContainer:
         endpoint: ServiceEndpoint,
     ):
         self.endpoint = endpoint
+        self.project = project
         self.client: DockerClient = compose_client(
             [compose_file, override_file],
             project_name=project,
@@ -167,11 +168,21 @@ class RuntimeContainer:
             raise ContainerError(
                 f"could not start service {self.endpoint.service}: {error.stderr or error}"
             ) from None
-        containers = self.client.compose.ps(services=[self.endpoint.service], all=True)
+        containers = self.service_containers()
         if not containers:
             raise ContainerError(f"service {self.endpoint.service} has no container after `up`")
         self.container = containers[0]
         return self.container
+
+    def service_containers(self) -> list[Container]:
+        """The service's containers, by Compose's labels (much faster than `compose ps`)."""
+        return self.client.container.list(
+            all=True,
+            filters=[
+                ("label", f"com.docker.compose.project={self.project}"),
+                ("label", f"com.docker.compose.service={self.endpoint.service}"),
+            ],
+        )
 
     def last_logs(self, lines: int = 30) -> str:
         if self.container is None:
@@ -222,7 +233,7 @@ class RuntimeContainer:
     def remove(self) -> None:
         """Kill and remove the service's container(s); harmless when there are none."""
         try:
-            containers = self.client.compose.ps(services=[self.endpoint.service], all=True)
+            containers = self.service_containers()
             if containers:
                 self.client.container.remove(containers, force=True, volumes=True)
         except DockerException as error:

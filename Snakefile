@@ -13,8 +13,10 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/load.smk"
+include: "workflow/rules/aggregate.smk"
 
 
 rule all:
     input:
         rules.sweep.input,
+        "results/summary.md",

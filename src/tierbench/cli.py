@@ -10,7 +10,6 @@ import sys
 COMMAND_MODULES = [
     "tierbench.commands.tidy",
     "tierbench.commands.compare",
-    "tierbench.commands.render",
 ]
 
 

@@ -80,15 +80,10 @@ def write_resources_csv(path: Path, rows: list[dict]) -> None:
             writer.writerow({k: "" if row.get(k) is None else row[k] for k in COLUMNS})
 
 
-def load_warnings(
-    plan_reason: str, contended: bool, oom_kills: int, restarts: int, thresholds_failed: bool
-) -> list[str]:
+def load_warnings(oom_kills: int, restarts: int, thresholds_failed: bool) -> list[str]:
+    """What went wrong during the load itself; the aggregate step adds the rest
+    (contention, saturation, spread) from the meta."""
     warnings = []
-    if contended:
-        warnings.append(
-            f"Contended: {plan_reason}. Its figures include the load generator's competition "
-            "for CPU; compare it with other tiers only with care, or run on a host with more cores."
-        )
     if oom_kills:
         warnings.append(
             f"The runtime was OOM-killed {oom_kills} time(s) under this tier's memory limit: "
@@ -244,9 +239,7 @@ def run_cell(
         "git_revision": git_revision(project_dir),
         "config_hash": sweep.cell_config_hash(cell),
         "orchestration_s": timings,
-        "warnings": load_warnings(
-            plan.reason, plan.contended, oom_kills, sampler.events.restarts, k6.thresholds_failed
-        ),
+        "warnings": load_warnings(oom_kills, sampler.events.restarts, k6.thresholds_failed),
     }
     for warning in meta["warnings"]:
         say(log, f"{cell.name}: warning: {warning}")

@@ -26,6 +26,8 @@ DEFAULTS = {
     "cpu_pinning": "auto",
     "health_timeout": 60,
     "warmup": None,
+    "keep_k6_json": True,
+    "thresholds": {},
 }
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}

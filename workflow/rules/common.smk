@@ -37,6 +37,12 @@ wildcard_constraints:
     service="|".join(IMAGE_SERVICES),
 
 
+# k6's raw JSON is large: when not kept, it goes once the tidy step has read it.
+K6_JSON = "results/k6/{cell}.json"
+if not SWEEP.config["keep_k6_json"]:
+    K6_JSON = temp(K6_JSON)
+
+
 def cell_paths(pattern):
     """One path per cell: cell_paths("results/meta/{cell}.json")."""
     return [pattern.format(cell=cell) for cell in CELLS]

@@ -4,7 +4,7 @@ rule load:
         compose=SWEEP.compose_file,
         images=cell_images,
     output:
-        k6="results/k6/{cell}.json",
+        k6=K6_JSON,
         summary="results/k6/{cell}.summary.json",
         resources="results/resources/{cell}.csv",
         meta="results/meta/{cell}.json",
@@ -24,7 +24,7 @@ rule load:
 # cell's files reruns that cell.
 rule sweep:
     input:
-        cell_paths("results/k6/{cell}.json"),
+        cell_paths("results/k6/{cell}.json") if SWEEP.config["keep_k6_json"] else [],
         cell_paths("results/k6/{cell}.summary.json"),
         cell_paths("results/resources/{cell}.csv"),
         cell_paths("results/meta/{cell}.json"),

@@ -1,0 +1,335 @@
+"""From per-cell files to runs, summary, steps and timeline (docs/results-layout.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tierbench.k6_stats import in_window, metric_stats, request_stats, trend_exprs
+from tierbench.k6_tidy import metrics_path_for, scan_metrics, scan_requests
+from tierbench.resource_stats import (
+    resource_summary,
+    resource_timeline,
+    scan_resources,
+)
+from tierbench.trust_warnings import Thresholds, cell_warnings, spread_warnings
+
+# The tiers' MB and GB are binary (256MB = 268435456 bytes), so rps_per_gb is per 2^30.
+GB = 2**30
+WARNING_SEPARATOR = " | "
+
+SUMMARY_METRICS = [
+    "requests", "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+    "error_rate", "iterations_per_s", "checks_pass_rate", "cpu_mean_cores", "cpu_peak_cores",
+    "cpu_mean_pct", "cpu_peak_pct", "throttled_share", "memory_peak_bytes", "memory_peak_pct",
+    "oom_kills", "rps_per_cpu", "rps_per_gb",
+]
+IDENTITY = ["runtime", "tier", "tier_order", "cpus", "memory_bytes"]
+
+
+class CellError(ValueError):
+    """A cell whose files are missing or unreadable; names the cell and the file."""
+
+
+@dataclass(frozen=True)
+class CellFiles:
+    """The files of one cell that the aggregate reads."""
+
+    name: str
+    requests: Path
+    metrics: Path
+    meta: Path
+    resources: Path
+
+    @classmethod
+    def in_results(cls, results: Path | str, name: str) -> CellFiles:
+        results = Path(results)
+        requests = results / "tidy" / f"{name}.parquet"
+        return cls(name, requests, metrics_path_for(requests),
+                   results / "meta" / f"{name}.json", results / "resources" / f"{name}.csv")
+
+
+@dataclass(frozen=True)
+class Cell:
+    files: CellFiles
+    meta: dict[str, Any]
+    window_start: datetime
+    window_end: datetime
+    load_start: datetime
+
+    @property
+    def name(self) -> str:
+        return self.files.name
+
+
+def _parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def load_cell(files: CellFiles) -> Cell:
+    """Read and check a cell's meta; every file it needs must exist."""
+    for label, path in (("meta", files.meta), ("tidy requests", files.requests),
+                        ("tidy metrics", files.metrics), ("resources", files.resources)):
+        if not path.exists():
+            raise CellError(
+                f"cell {files.name}: its {label} file {path} is missing; rerun that cell "
+                "(snakemake regenerates it) or drop the cell from the sweep."
+            )
+    try:
+        meta = json.loads(files.meta.read_text())
+        window = meta["window"]
+        start, end = _parse_instant(window["start"]), _parse_instant(window["end"])
+        load_start = _parse_instant(window.get("load_start") or window["start"])
+        for key in ("runtime", "tier", "limits"):
+            meta[key]  # noqa: B018 - presence check
+    except (ValueError, KeyError, TypeError) as error:
+        raise CellError(
+            f"cell {files.name}: {files.meta} is not a tierbench meta file "
+            f"({type(error).__name__}: {error}); see docs/results-layout.md."
+        ) from error
+    if end <= start:
+        raise CellError(f"cell {files.name}: {files.meta} has a window that ends before it starts")
+    return Cell(files, meta, start, end, load_start)
+
+
+def _limit(meta: dict[str, Any], key: str) -> float | None:
+    limits = meta["limits"]
+    value = (limits.get("applied") or {}).get(key)
+    return value if value is not None else (limits.get("requested") or {}).get(key)
+
+
+def run_row(cell: Cell, limits: Thresholds) -> dict[str, Any]:
+    """One row of runs: the cell's measured window, its resources and its warnings."""
+    meta = cell.meta
+    window = in_window(cell.window_start, cell.window_end)
+    requests_lf = scan_requests(cell.files.requests).filter(window)
+    metrics_lf = scan_metrics(cell.files.metrics).filter(window)
+    resources_lf = scan_resources(cell.files.resources)
+    k6_row, extra_row, resource_row = (
+        frame.row(0, named=True)
+        for frame in pl.collect_all([
+            request_stats(requests_lf),
+            metric_stats(metrics_lf),
+            resource_summary(resources_lf, cell.window_start, cell.window_end),
+        ])
+    )
+    if not k6_row["requests"]:
+        raise CellError(
+            f"cell {cell.name}: no HTTP requests between {cell.window_start.isoformat()} and "
+            f"{cell.window_end.isoformat()} in {cell.files.requests}; the run was empty or "
+            "its window is wrong. Rerun the cell."
+        )
+    window_s = (cell.window_end - cell.window_start).total_seconds()
+    cpus = _limit(meta, "cpus")
+    memory_bytes = _limit(meta, "memory_bytes")
+    rps = k6_row["requests"] / window_s
+    k6_meta = meta.get("k6") or {}
+    k6_cores = (
+        k6_meta["cpu_s"] / k6_meta["wall_s"]
+        if k6_meta.get("cpu_s") is not None and k6_meta.get("wall_s")
+        else None
+    )
+    row = {
+        "cell": cell.name,
+        "runtime": meta["runtime"],
+        "tier": meta["tier"],
+        "tier_order": meta.get("tier_order"),
+        "repeat": meta.get("repeat", 1),
+        "cpus": cpus,
+        "memory_bytes": memory_bytes,
+        "window_s": window_s,
+        **k6_row,
+        "rps": rps,
+        "iterations_per_s": (extra_row["iterations"] or 0) / window_s,
+        "checks_pass_rate": extra_row["checks_pass_rate"],
+        "dropped_iterations": extra_row["dropped_iterations"] or 0.0,
+        "vus_peak": extra_row["vus_peak"],
+        **{k: v for k, v in resource_row.items() if k != "restarts"},
+        "restarts": resource_row["restarts"],
+        "rps_per_cpu": rps / cpus if cpus else None,
+        "rps_per_gb": rps / (memory_bytes / GB) if memory_bytes else None,
+        "k6_cpu_cores": k6_cores,
+        "contended": bool(meta.get("contended", False)),
+        "limits_verified": bool((meta.get("limits") or {}).get("verified", False)),
+    }
+    # The sampler may miss a kill between its last sample and teardown; meta has the total.
+    oom_in_meta = (meta.get("resources") or {}).get("oom_kills") or 0
+    row["oom_kills"] = max(row["oom_kills"] or 0, oom_in_meta)
+    row["warnings"] = WARNING_SEPARATOR.join(cell_warnings(row, meta, limits))
+    return row
+
+
+RUNS_SCHEMA = pl.Schema({
+    "cell": pl.String, "runtime": pl.String, "tier": pl.String, "tier_order": pl.Int64,
+    "repeat": pl.Int64, "cpus": pl.Float64, "memory_bytes": pl.Int64, "window_s": pl.Float64,
+    "requests": pl.Int64, "avg_ms": pl.Float64, "min_ms": pl.Float64, "p50_ms": pl.Float64,
+    "p90_ms": pl.Float64, "p95_ms": pl.Float64, "p99_ms": pl.Float64, "max_ms": pl.Float64,
+    "error_rate": pl.Float64, "rps": pl.Float64, "iterations_per_s": pl.Float64,
+    "checks_pass_rate": pl.Float64, "dropped_iterations": pl.Float64, "vus_peak": pl.Float64,
+    "cpu_mean_cores": pl.Float64, "cpu_peak_cores": pl.Float64, "cpu_mean_pct": pl.Float64,
+    "cpu_peak_pct": pl.Float64, "throttled_share": pl.Float64,
+    "memory_peak_bytes": pl.Float64, "memory_peak_pct": pl.Float64, "oom_kills": pl.Int64,
+    "restarts": pl.Int64, "rps_per_cpu": pl.Float64, "rps_per_gb": pl.Float64,
+    "k6_cpu_cores": pl.Float64, "contended": pl.Boolean, "limits_verified": pl.Boolean,
+    "warnings": pl.String,
+})
+
+RUNS_ORDER = [
+    "cell", "runtime", "tier", "tier_order", "repeat", "cpus", "memory_bytes", "window_s",
+    "requests", "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+    "error_rate", "iterations_per_s", "checks_pass_rate", "dropped_iterations", "vus_peak",
+    "cpu_mean_cores", "cpu_peak_cores", "cpu_mean_pct", "cpu_peak_pct", "throttled_share",
+    "memory_peak_bytes", "memory_peak_pct", "oom_kills", "restarts", "rps_per_cpu",
+    "rps_per_gb", "k6_cpu_cores", "contended", "limits_verified", "warnings",
+]
+
+
+def runs_frame(cells: Sequence[Cell], limits: Thresholds) -> pl.DataFrame:
+    rows = [run_row(cell, limits) for cell in cells]
+    return (
+        pl.DataFrame(rows, schema=RUNS_SCHEMA)
+        .select(RUNS_ORDER)
+        .sort("tier_order", "tier", "runtime", "repeat", nulls_last=True)
+    )
+
+
+def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
+    """One row per runtime x tier: means over repeats, then *_sd and *_cv if repeated."""
+    metric_means = [pl.col(m).mean().alias(m) for m in SUMMARY_METRICS]
+    grouped = runs.group_by(IDENTITY, maintain_order=True).agg(
+        pl.len().alias("repeats"),
+        *metric_means,
+        pl.col("contended").any(),
+        pl.col("warnings").filter(pl.col("warnings") != "").str.join(WARNING_SEPARATOR),
+        *(pl.col(m).std(ddof=1).alias(f"{m}_sd") for m in SUMMARY_METRICS),
+    ).with_columns(
+        (pl.col(f"{m}_sd") / pl.col(m)).alias(f"{m}_cv") for m in SUMMARY_METRICS
+    )
+    spread = [
+        WARNING_SEPARATOR.join(spread_warnings(row, limits))
+        for row in grouped.iter_rows(named=True)
+    ]
+    summary = grouped.with_columns(
+        pl.concat_str(
+            [pl.col("warnings"), pl.Series("spread", spread)], separator=WARNING_SEPARATOR,
+            ignore_nulls=True,
+        ).str.strip_chars(" |").alias("warnings"),
+    )
+    columns = [*IDENTITY[:3], "cpus", "memory_bytes", "repeats", *SUMMARY_METRICS,
+               "contended", "warnings"]
+    if summary["repeats"].max() > 1:
+        columns += [f"{m}_{kind}" for m in SUMMARY_METRICS for kind in ("sd", "cv")]
+    return summary.select(columns)
+
+
+def steps_frame(cells: Sequence[Cell]) -> pl.DataFrame:
+    """Latency per k6 `name` tag, per runtime x tier, pooled over repeats."""
+    frames = []
+    for cell in cells:
+        window_s = (cell.window_end - cell.window_start).total_seconds()
+        frames.append(
+            scan_requests(cell.files.requests)
+            .filter(in_window(cell.window_start, cell.window_end))
+            .with_columns(
+                runtime=pl.lit(cell.meta["runtime"]),
+                tier=pl.lit(cell.meta["tier"]),
+                tier_order=pl.lit(cell.meta.get("tier_order"), dtype=pl.Int64),
+                window_s=pl.lit(window_s),
+                cell=pl.lit(cell.name),
+            )
+        )
+    windows = (
+        pl.DataFrame(
+            [(c.meta["runtime"], c.meta["tier"],
+              (c.window_end - c.window_start).total_seconds()) for c in cells],
+            schema={"runtime": pl.String, "tier": pl.String, "window_s": pl.Float64},
+            orient="row",
+        )
+        .group_by("runtime", "tier")
+        .agg(pl.col("window_s").sum())
+        .lazy()
+    )
+    pooled = pl.concat(frames, how="vertical").drop("window_s")
+    return (
+        pooled.group_by("runtime", "tier", "tier_order", "name", "method")
+        .agg(*trend_exprs(), pl.col("failed").mean().alias("error_rate"))
+        .join(windows, on=["runtime", "tier"])
+        .with_columns(rps=pl.col("requests") / pl.col("window_s"))
+        .select("runtime", "tier", "tier_order", "name", "method", "requests", "rps",
+                "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+                "error_rate")
+        .sort("tier_order", "tier", "runtime", "name", nulls_last=True)
+        .collect()
+    )
+
+
+TIMELINE_SCHEMA = pl.Schema({
+    "runtime": pl.String, "tier": pl.String, "tier_order": pl.Int64, "repeat": pl.Int64,
+    "t_s": pl.Int64, "in_window": pl.Boolean, "rps": pl.Float64, "p50_ms": pl.Float64,
+    "p95_ms": pl.Float64, "p99_ms": pl.Float64, "error_rate": pl.Float64,
+    "errors": pl.Int64, "vus": pl.Float64, "cpu_cores": pl.Float64,
+    "cpu_pct_of_limit": pl.Float64, "memory_bytes": pl.Float64,
+    "memory_pct_of_limit": pl.Float64, "throttled_share": pl.Float64,
+})
+
+
+def _seconds_since(start: datetime) -> pl.Expr:
+    elapsed = pl.col("timestamp") - pl.lit(start).dt.cast_time_unit("ns")
+    return elapsed.dt.total_milliseconds().floordiv(1000)
+
+
+def cell_timeline(cell: Cell) -> pl.LazyFrame:
+    """Per second since k6 started: load, latency, errors, VUs, CPU and memory."""
+    requests = (
+        scan_requests(cell.files.requests)
+        .with_columns(t_s=_seconds_since(cell.load_start))
+        .group_by("t_s")
+        .agg(
+            pl.len().cast(pl.Float64).alias("rps"),
+            *(pl.col("duration_ms").quantile(p, interpolation="linear").alias(f"{n}_ms")
+              for n, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))),
+            pl.col("failed").mean().alias("error_rate"),
+            pl.col("failed").sum().cast(pl.Int64).alias("errors"),
+        )
+    )
+    vus = (
+        scan_metrics(cell.files.metrics)
+        .filter(pl.col("metric") == "vus")
+        .with_columns(t_s=_seconds_since(cell.load_start))
+        .group_by("t_s")
+        .agg(pl.col("value").max().alias("vus"))
+    )
+    resources = resource_timeline(scan_resources(cell.files.resources), cell.load_start)
+    warmup_end_s = (cell.window_start - cell.load_start).total_seconds()
+    window_end_s = (cell.window_end - cell.load_start).total_seconds()
+    return (
+        requests.join(vus, on="t_s", how="full", coalesce=True)
+        .join(resources, on="t_s", how="full", coalesce=True)
+        .filter(pl.col("t_s") >= 0)
+        .with_columns(
+            runtime=pl.lit(cell.meta["runtime"]),
+            tier=pl.lit(cell.meta["tier"]),
+            tier_order=pl.lit(cell.meta.get("tier_order"), dtype=pl.Int64),
+            repeat=pl.lit(cell.meta.get("repeat", 1), dtype=pl.Int64),
+            in_window=(pl.col("t_s") >= math.floor(warmup_end_s))
+            & (pl.col("t_s") < math.ceil(window_end_s)),
+            rps=pl.col("rps").fill_null(0.0),
+            errors=pl.col("errors").fill_null(0),
+        )
+        .sort("t_s")
+    )
+
+
+def timeline_frame(cells: Sequence[Cell]) -> pl.DataFrame:
+    frames = [cell_timeline(cell).select(list(TIMELINE_SCHEMA)).cast(dict(TIMELINE_SCHEMA))
+              for cell in cells]
+    return pl.concat(pl.collect_all(frames), how="vertical").sort(
+        "tier_order", "tier", "runtime", "repeat", "t_s", nulls_last=True
+    )

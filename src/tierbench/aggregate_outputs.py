@@ -1,0 +1,83 @@
+"""Run the aggregate stage: read every cell, write runs, summary, steps, timeline, warnings."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from tierbench.aggregate import (
+    WARNING_SEPARATOR,
+    CellFiles,
+    load_cell,
+    runs_frame,
+    steps_frame,
+    summary_frame,
+    timeline_frame,
+)
+from tierbench.result_files import write_frame, write_text
+from tierbench.summary_markdown import summary_markdown, warnings_markdown
+from tierbench.trust_warnings import Thresholds
+
+
+@dataclass(frozen=True)
+class AggregateOutputs:
+    runs_csv: Path
+    runs_parquet: Path
+    summary_csv: Path
+    summary_parquet: Path
+    summary_md: Path
+    steps_csv: Path
+    timeline_parquet: Path
+    warnings_md: Path
+
+    @classmethod
+    def in_results(cls, results: Path | str) -> AggregateOutputs:
+        results = Path(results)
+        return cls(
+            results / "runs.csv", results / "runs.parquet", results / "summary.csv",
+            results / "summary.parquet", results / "summary.md", results / "steps.csv",
+            results / "timeline.parquet", results / "warnings.md",
+        )
+
+
+def all_warnings(summary: pl.DataFrame) -> list[str]:
+    """Each distinct warning once, in table order."""
+    seen: dict[str, None] = {}
+    for joined in summary["warnings"].drop_nulls():
+        for text in joined.split(WARNING_SEPARATOR):
+            if text:
+                seen.setdefault(text, None)
+    return list(seen)
+
+
+def aggregate_results(
+    cell_files: Sequence[CellFiles], outputs: AggregateOutputs, limits: Thresholds
+) -> list[str]:
+    """Compute every aggregate, then write them; nothing is written if any cell fails."""
+    if not cell_files:
+        raise ValueError("no cells to aggregate: run the load stage first")
+    cells = [load_cell(files) for files in cell_files]
+    runs = runs_frame(cells, limits)
+    summary = summary_frame(runs, limits)
+    steps = steps_frame(cells)
+    timeline = timeline_frame(cells)
+    warnings = all_warnings(summary)
+    write_frame(runs, outputs.runs_csv)
+    write_frame(runs, outputs.runs_parquet)
+    write_frame(summary, outputs.summary_csv)
+    write_frame(summary, outputs.summary_parquet)
+    write_frame(steps, outputs.steps_csv)
+    write_frame(timeline, outputs.timeline_parquet)
+    write_text(summary_markdown(summary, warnings), outputs.summary_md)
+    write_text(warnings_markdown(warnings), outputs.warnings_md)
+    return warnings
+
+
+def print_warnings(warnings: Sequence[str], stream=sys.stderr) -> None:
+    """At the end of a run, the way hyperfine does."""
+    for text in warnings:
+        print(f"Warning: {text}", file=stream)

@@ -1,0 +1,106 @@
+"""summary.md and warnings.md: figures with their spread, runtimes relative to the best."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+
+
+def _with_spread(row: dict[str, Any], metric: str, digits: int) -> str:
+    value = row.get(metric)
+    if value is None:
+        return "–"
+    sd = row.get(f"{metric}_sd")
+    if sd is None or (isinstance(sd, float) and math.isnan(sd)):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ± {sd:.{digits}f}"
+
+
+def _ratio_with_spread(best: dict[str, Any], other: dict[str, Any]) -> tuple[float, float | None]:
+    """best.rps / other.rps and its standard deviation (relative errors in quadrature; a
+    side run once contributes none)."""
+    ratio = best["rps"] / other["rps"]
+    best_sd, other_sd = best.get("rps_sd"), other.get("rps_sd")
+    if best_sd is None and other_sd is None:
+        return ratio, None
+    relative = math.hypot((best_sd or 0.0) / best["rps"], (other_sd or 0.0) / other["rps"])
+    return ratio, ratio * relative
+
+
+def relative_lines(summary: pl.DataFrame) -> list[str]:
+    """Per tier, the best runtime by throughput and how many times the others' it is."""
+    lines = []
+    tiers = summary.select("tier", "tier_order").unique(maintain_order=True)
+    for tier, _ in tiers.iter_rows():
+        rows = summary.filter(pl.col("tier") == tier).sort("rps", descending=True)
+        best, *others = rows.iter_rows(named=True)
+        if not others:
+            lines.append(f"- **{tier}**: only `{best['runtime']}` ran.")
+            continue
+        lines.append(f"- **{tier}**: `{best['runtime']}` has the highest throughput, at")
+        for other in others:
+            ratio, sd = _ratio_with_spread(best, other)
+            spread = f" ± {sd:.2f}" if sd is not None else ""
+            lines.append(
+                f"  - {ratio:.2f}{spread}× the throughput of `{other['runtime']}` at {tier}"
+            )
+    return lines
+
+
+TABLE_COLUMNS = [
+    ("runtime", "runtime", None), ("tier", "tier", None), ("cpus", "CPUs", None),
+    ("rps", "req/s", 1), ("p50_ms", "p50 ms", 2), ("p95_ms", "p95 ms", 2),
+    ("p99_ms", "p99 ms", 2), ("error_rate", "errors", 4), ("cpu_mean_pct", "CPU % of limit", 1),
+    ("memory_peak_pct", "peak mem % of limit", 1), ("throttled_share", "throttled", 3),
+    ("rps_per_cpu", "req/s per CPU", 1), ("rps_per_gb", "req/s per GB", 1),
+]
+
+
+def summary_table(summary: pl.DataFrame) -> list[str]:
+    header = "| " + " | ".join(label for _, label, _ in TABLE_COLUMNS) + " |"
+    rule = "| " + " | ".join("---" for _ in TABLE_COLUMNS) + " |"
+    lines = [header, rule]
+    for row in summary.iter_rows(named=True):
+        cells = []
+        for column, _, digits in TABLE_COLUMNS:
+            if digits is None:
+                value = row[column]
+                cells.append(f"{value:g}" if isinstance(value, float) else str(value))
+            else:
+                cells.append(_with_spread(row, column, digits))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary_markdown(summary: pl.DataFrame, warnings: list[str]) -> str:
+    repeats = int(summary["repeats"].max())
+    spread_note = (
+        f"Figures are means ± standard deviation over {repeats} repeats."
+        if repeats > 1
+        else "One run per cell: set `repeats` above 1 to see the spread."
+    )
+    lines = [
+        "# Summary",
+        "",
+        f"{spread_note} Latency is k6's `http_req_duration` over each cell's measured window.",
+        "",
+        *summary_table(summary),
+        "",
+        "## Relative throughput",
+        "",
+        *relative_lines(summary),
+        "",
+        "## Warnings",
+        "",
+        *(f"- {text}" for text in warnings),
+    ]
+    if not warnings:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def warnings_markdown(warnings: list[str]) -> str:
+    body = [f"- {text}" for text in warnings] or ["No warnings: nothing looked suspect."]
+    return "\n".join(["# Warnings", "", *body]) + "\n"

@@ -14,9 +14,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/load.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/charts.smk"
 
 
 rule all:
     input:
         rules.sweep.input,
         "results/summary.md",
+        rules.charts.input,

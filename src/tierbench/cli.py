@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = [
     "tierbench.commands.tidy",
     "tierbench.commands.compare",
+    "tierbench.commands.render",
 ]
 
 

@@ -28,6 +28,7 @@ DEFAULTS = {
     "warmup": None,
     "keep_k6_json": True,
     "thresholds": {},
+    "charts": {},
 }
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}

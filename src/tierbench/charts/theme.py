@@ -1,0 +1,67 @@
+"""Colours, fonts and labels shared by every chart, so a runtime looks the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies, and few
+# enough that the GIF palette stays small.
+RUNTIME_COLOURS = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+]
+FONT_FAMILY = "DejaVu Sans, Arial, sans-serif"
+TEXT = "#222222"
+MUTED = "#777777"
+GRID = "#E5E5E5"
+BACKGROUND = "#FFFFFF"
+WARMUP_SHADE = "rgba(0,0,0,0.06)"
+PROBLEM = "#B00020"
+
+NO_DATA = "no data"
+NO_REQUESTS = "no requests"
+ALL_FAILED = "all requests failed"
+
+
+def runtime_colours(runtimes: Sequence[str]) -> dict[str, str]:
+    """One colour per runtime, in the given order; colours repeat only past eight runtimes."""
+    return {name: RUNTIME_COLOURS[i % len(RUNTIME_COLOURS)] for i, name in enumerate(runtimes)}
+
+
+def tier_label(tier: str) -> str:
+    """Tiers are configured in lower case (`xs`); charts show them as people say them (XS)."""
+    return tier.upper()
+
+
+def format_bytes(value: float | None) -> str:
+    if value is None:
+        return "?"
+    for unit, size in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if value >= size:
+            number = value / size
+            return f"{number:.0f} {unit}" if number == int(number) else f"{number:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def format_limits(cpus: float | None, memory_bytes: float | None) -> str:
+    """`0.25 CPU · 256 MB`, or says which limit is unknown."""
+    cpu_text = "? CPU" if cpus is None else f"{cpus:g} CPU"
+    return f"{cpu_text} · {format_bytes(memory_bytes)}"
+
+
+def base_layout(width: int, height: int) -> dict:
+    """Layout shared by every figure: white background, readable fonts, no MathJax needed."""
+    return {
+        "width": width,
+        "height": height,
+        "paper_bgcolor": BACKGROUND,
+        "plot_bgcolor": BACKGROUND,
+        "font": {"family": FONT_FAMILY, "color": TEXT, "size": max(11, round(height / 55))},
+        "showlegend": False,
+    }

@@ -1,0 +1,19 @@
+"""The comparison animation (GIF and MP4) from the aggregate tables."""
+
+import logging
+
+from tierbench.charts.data import load_chart_files
+from tierbench.charts.render import ChartOptions, render_comparison
+
+# tierbench says what it rendered; the browser driver's chatter stays out of the log.
+logging.basicConfig(filename=snakemake.log[0], level=logging.WARNING)
+logging.getLogger("tierbench").setLevel(logging.INFO)
+data = load_chart_files(snakemake.input.summary, snakemake.input.timeline, snakemake.input.meta)
+report = render_comparison(
+    data,
+    ChartOptions.from_config(snakemake.params.charts),
+    gif=snakemake.output.gif,
+    mp4=snakemake.output.mp4,
+)
+for warning in report.warnings:
+    logging.warning(warning)

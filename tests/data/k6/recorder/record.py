@@ -21,6 +21,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tierbench.sampler import COLUMNS
+
 HERE = Path(__file__).resolve().parent
 K6_DIR = HERE.parent
 CELLS_DIR = HERE.parent.parent / "cells"
@@ -125,20 +127,6 @@ def row(
     return out
 
 
-COLUMNS = [
-    "timestamp",
-    "elapsed_s",
-    "cpu_cores",
-    "cpu_pct_of_limit",
-    "nr_periods",
-    "nr_throttled",
-    "throttled_s",
-    "memory_bytes",
-    "memory_pct_of_limit",
-    "oom_kills",
-    "restarts",
-    "source",
-]
 
 
 def record_cell(

@@ -27,6 +27,9 @@ def pytest_collection_modifyitems(config, items):
     # run that skipped them would look green without having tested anything.
     if any(item.get_closest_marker("docker") for item in items) and not docker_answers():
         pytest.exit("no Docker engine answers: run `make test`, which starts one", returncode=3)
+    chromium = any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+    if any(item.get_closest_marker("chromium") for item in items) and not chromium:
+        pytest.exit("no Chromium found: run `make test`, which installs one", returncode=3)
 
 
 class Workdir:

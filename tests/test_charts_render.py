@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import shutil
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -32,10 +31,6 @@ def main(argv: list[str]) -> int:
 
 pytestmark = [
     pytest.mark.chromium,
-    pytest.mark.skipif(
-        shutil.which("chromium") is None and shutil.which("google-chrome") is None,
-        reason="needs a Chromium: apt-get install -y chromium",
-    ),
 ]
 
 DEFAULTS = ChartOptions()

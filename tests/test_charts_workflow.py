@@ -42,7 +42,6 @@ rule all:
 
 pytestmark = [
     pytest.mark.chromium,
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="needs a Chromium"),
 ]
 
 

@@ -23,7 +23,7 @@ rule comparison_animation:
     conda:
         "../../envs/tierbench.yaml"
     params:
-        charts=SWEEP.config["charts"],
+        charts=config.get("charts", {}),
     script:
         "../scripts/render_comparison.py"
 
@@ -44,7 +44,7 @@ rule summary_chart:
     conda:
         "../../envs/tierbench.yaml"
     params:
-        charts=SWEEP.config["charts"],
+        charts=config.get("charts", {}),
     script:
         "../scripts/render_summary.py"
 

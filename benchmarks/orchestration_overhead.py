@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from tierbench.compose import compose_config
 from tierbench.containers import (
     RuntimeContainer,
     limits_override,
@@ -28,7 +29,6 @@ from tierbench.containers import (
 )
 from tierbench.host import plan_cpus
 from tierbench.sweep_config import load_sweep
-from tierbench.workflow_support import compose_config
 
 TARGET_S = 2.0
 

@@ -7,8 +7,10 @@ CLI plugin from a private config directory, so the user's own ~/.docker is left 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import subprocess
 from pathlib import Path
 
 from python_on_whales import DockerClient
@@ -81,3 +83,35 @@ def docker_client() -> DockerClient:
 
 def compose_version() -> str:
     return docker_client().compose.version().strip()
+
+
+class ComposeFileError(ValueError):
+    """Docker Compose cannot read the project's files."""
+
+
+@functools.cache
+def compose_config(compose_file: Path, project: str) -> dict:
+    """The project as Compose itself resolves it (merges, variables, defaults); no engine
+    is needed for this."""
+    result = subprocess.run(
+        [
+            "docker",
+            "--config",
+            str(docker_config_dir()),
+            "compose",
+            "-f",
+            str(compose_file),
+            "-p",
+            project,
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise ComposeFileError(
+            f"{compose_file} cannot be read by Docker Compose:\n{result.stderr.strip()}"
+        )
+    return json.loads(result.stdout)

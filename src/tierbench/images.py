@@ -8,8 +8,7 @@ from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
 
-from tierbench.compose import compose_client
-from tierbench.workflow_support import compose_config
+from tierbench.compose import compose_client, compose_config
 
 
 class ImageError(RuntimeError):

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from tierbench.compose import docker_config_dir
+from tierbench.compose import ComposeFileError, compose_config
 from tierbench.containers import ServiceEndpoint
 from tierbench.limits import LimitError, Limits, parse_limits
 
@@ -86,9 +84,6 @@ class Sweep:
     def load_duration_s(self) -> float:
         return sum(duration_seconds(stage["duration"]) for stage in self.stages)
 
-    def cell(self, runtime: str, tier: str, repeat: int) -> Cell:
-        return Cell(runtime, tier, repeat)
-
     def cell_config(self, cell: Cell) -> dict:
         """Everything in the config that shapes one cell's load, and nothing else."""
         runtime = self.config["runtimes"][cell.runtime]
@@ -137,28 +132,10 @@ def validate_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
 
 def compose_services(compose_file: Path, project: str) -> list[str]:
     """The services a Compose project defines, as Compose itself reads the file."""
-    result = subprocess.run(
-        [
-            "docker",
-            "--config",
-            str(docker_config_dir()),
-            "compose",
-            "-f",
-            str(compose_file),
-            "-p",
-            project,
-            "config",
-            "--services",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise ConfigError(
-            f"compose_file {compose_file} cannot be read by Docker Compose:\n"
-            f"{result.stderr.strip()}"
-        )
-    return result.stdout.split()
+    try:
+        return list(compose_config(compose_file, project)["services"])
+    except ComposeFileError as error:
+        raise ConfigError(f"compose_file {error}") from None
 
 
 def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
@@ -250,7 +227,3 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
         health_timeout_s=float(config["health_timeout"]),
         cells=cells,
     )
-
-
-def max_cores_needed(sweep: Sweep) -> int:
-    return max(math.ceil(t.limits.cpus) for t in sweep.tiers.values())

@@ -4,13 +4,11 @@ support-service shutdown."""
 from __future__ import annotations
 
 import fnmatch
-import functools
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from tierbench.compose import compose_client, docker_config_dir
+from tierbench.compose import compose_client, compose_config
 
 NO_ENGINE = """\
 tierbench: no Docker engine answers (`docker info` failed: {problem}).
@@ -31,29 +29,6 @@ def check_docker_engine() -> None:
     if problem:
         print(NO_ENGINE.format(problem=problem), file=sys.stderr)
         raise SystemExit(1)
-
-
-@functools.cache
-def compose_config(compose_file: Path, project: str) -> dict:
-    result = subprocess.run(
-        [
-            "docker",
-            "--config",
-            str(docker_config_dir()),
-            "compose",
-            "-f",
-            str(compose_file),
-            "-p",
-            project,
-            "config",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
 
 
 def dockerignore_patterns(context: Path) -> list[str]:

@@ -220,3 +220,20 @@ def test_docker_stats_fallback_samples_when_cgroup_files_are_out_of_reach(tmp_pa
     assert all(row["source"] == "docker-stats" for row in rows)
     assert 0 < rows[-1]["memory_bytes"] < limits.memory_bytes
     assert rows[-1]["throttled_s"] is None
+
+
+@pytest.mark.chromium
+def test_whole_workflow_from_loads_to_charts(workdir):
+    config = workdir.config
+    config["charts"] = {"length_s": 3, "width": 480, "height": 270, "fps": 10}
+    workdir.write_config(config)
+    result = workdir.snakemake()
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = workdir.path / "results"
+    summary = (results / "summary.csv").read_text().splitlines()
+    assert len(summary) == 1 + 4  # header + web, web2 at xs, s
+    assert "requests" in summary[0] and "rps_per_cpu" in summary[0]
+    assert "web2" in (results / "summary.md").read_text()
+    for chart in ("comparison.gif", "comparison.mp4", "summary.png", "report.html"):
+        assert (results / "charts" / chart).stat().st_size > 0, chart
+    assert containers_of(PROJECT) == []

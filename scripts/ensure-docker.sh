@@ -25,8 +25,26 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 
 log=${DOCKERD_LOG:-/var/log/tierbench-dockerd.log}
-echo "tierbench: starting dockerd (--bridge=none --iptables=false), log in $log"
-nohup dockerd --bridge=none --iptables=false >"$log" 2>&1 &
+# A process is alive unless gone or a zombie (a killed daemon whose parent never reaped it).
+alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
+
+running=""
+for pid in $(pgrep -x dockerd || true); do
+    alive "$pid" && running=$pid
+done
+if [ -n "$running" ]; then
+    echo "tierbench: dockerd (pid $running) is running but does not answer yet; waiting for it"
+else
+    # A daemon killed without a chance to clean up leaves pid files behind (its own and its
+    # containerd's), and a new daemon refuses to start, or waits forever, beside them.
+    for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+        if [ -f "$pidfile" ] && ! alive "$(cat "$pidfile")"; then
+            rm -f "$pidfile"
+        fi
+    done
+    echo "tierbench: starting dockerd (--bridge=none --iptables=false), log in $log"
+    nohup dockerd --bridge=none --iptables=false >"$log" 2>&1 &
+fi
 for _ in $(seq 1 60); do
     if docker info >/dev/null 2>&1; then
         echo "tierbench: Docker engine answers: $(docker version --format '{{.Server.Version}}')"

@@ -27,7 +27,7 @@ from tierbench.containers import (
     wait_for_http,
     write_override,
 )
-from tierbench.host import plan_cpus
+from tierbench.host import cpuset, plan_cpus
 from tierbench.sweep_config import load_sweep
 
 TARGET_S = 2.0
@@ -65,7 +65,7 @@ def main() -> int:
                 override = write_override(
                     workdir / f"{name}-{tier.name}.yaml",
                     limits_override(
-                        endpoint.service, tier.limits, ",".join(map(str, plan.runtime_cpus)), [], ""
+                        endpoint.service, tier.limits, cpuset(plan.runtime_cpus), [], ""
                     ),
                 )
                 runtime = RuntimeContainer(sweep.compose_file, override, sweep.project, endpoint)

@@ -9,6 +9,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,14 +83,23 @@ def health_problem(url: str) -> str | None:
         return str(getattr(error, "reason", error))
 
 
-def wait_for_http(url: str, timeout_s: float, what: str) -> float:
-    """Seconds until `url` answered 200; ContainerError past the timeout."""
+def wait_for_http(
+    url: str,
+    timeout_s: float,
+    what: str,
+    stop_early: Callable[[], str | None] = lambda: None,
+) -> float:
+    """Seconds until `url` answered 200; ContainerError past the timeout, or as soon as
+    `stop_early` names a reason to give up (the container exited, say)."""
     started = time.monotonic()
     problem = "no answer"
     while time.monotonic() - started < timeout_s:
         problem = health_problem(url)
         if problem is None:
             return time.monotonic() - started
+        reason = stop_early()
+        if reason:
+            raise ContainerError(reason)
         time.sleep(0.05)
     raise ContainerError(f"{what} was not healthy after {timeout_s:g} s: {url} gave {problem}")
 
@@ -192,29 +202,31 @@ class RuntimeContainer:
         except DockerException:
             return "(no logs: the container is gone)"
 
-    def wait_until_healthy(self, timeout_s: float) -> float:
-        """Seconds until the health path answered 200; ContainerError past the timeout."""
-        url = self.endpoint.base_url + self.endpoint.health_path
-        started = time.monotonic()
-        problem = "no answer yet"
-        while time.monotonic() - started < timeout_s:
-            problem = health_problem(url)
-            if problem is None:
-                return time.monotonic() - started
-            if self.container is not None:
-                self.container.reload()
-                if self.container.state.status in ("exited", "dead"):
-                    raise ContainerError(
-                        f"service {self.endpoint.service} exited (code "
-                        f"{self.container.state.exit_code}) before {url} answered; its last "
-                        f"log lines:\n{self.last_logs()}"
-                    )
-            time.sleep(0.05)
-        raise ContainerError(
-            f"service {self.endpoint.service} was not healthy after {timeout_s:g} s: {url} gave "
-            f"{problem}. Check the health path and port in the config, or raise "
-            f"health_timeout. Its last log lines:\n{self.last_logs()}"
+    def exit_problem(self) -> str | None:
+        """Why waiting for health is pointless now: the container exited."""
+        if self.container is None:
+            return None
+        self.container.reload()
+        if self.container.state.status not in ("exited", "dead"):
+            return None
+        return (
+            f"service {self.endpoint.service} exited (code {self.container.state.exit_code}) "
+            "before its health path answered"
         )
+
+    def wait_until_healthy(self, timeout_s: float) -> float:
+        """Seconds until the health path answered 200; ContainerError with the container's
+        last log lines past the timeout or once it exited."""
+        url = self.endpoint.base_url + self.endpoint.health_path
+        try:
+            return wait_for_http(
+                url, timeout_s, f"service {self.endpoint.service}", self.exit_problem
+            )
+        except ContainerError as error:
+            raise ContainerError(
+                f"{error}. Check the health path and port in the config, or raise "
+                f"health_timeout. Its last log lines:\n{self.last_logs()}"
+            ) from None
 
     def applied_limits(self) -> Limits:
         """The limits Docker applied, read back from `docker inspect`."""

@@ -27,7 +27,7 @@ from tierbench.containers import (
     wait_for_http,
     write_override,
 )
-from tierbench.host import host_facts, plan_cpus
+from tierbench.host import cpuset, host_facts, plan_cpus
 from tierbench.k6_runner import k6_version, run_k6
 from tierbench.limits import format_bytes, limit_mismatches
 from tierbench.sampler import COLUMNS, ResourceSampler
@@ -117,9 +117,9 @@ def run_cell(
         limits_override(
             endpoint.service,
             tier.limits,
-            ",".join(map(str, plan.runtime_cpus)),
+            cpuset(plan.runtime_cpus),
             support_names,
-            ",".join(map(str, plan.support_cpus)),
+            cpuset(plan.support_cpus),
         ),
     )
     for path in outputs.all():

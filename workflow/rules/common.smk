@@ -29,7 +29,6 @@ CELL_BY_NAME = {cell.name: cell for cell in SWEEP.cells}
 IMAGE_SERVICES = [endpoint.service for endpoint in SWEEP.runtimes.values()] + (
     SWEEP.support_service_names
 )
-RUNTIME_OF = {cell.name: cell.runtime for cell in SWEEP.cells}
 
 
 wildcard_constraints:
@@ -50,7 +49,7 @@ def cell_paths(pattern):
 
 def cell_images(wildcards):
     """The image stamps a cell depends on: its runtime's and the support services'."""
-    runtime = SWEEP.runtimes[RUNTIME_OF[wildcards.cell]].service
+    runtime = SWEEP.runtimes[CELL_BY_NAME[wildcards.cell].runtime].service
     return [
         f"results/images/{service}.json"
         for service in [runtime, *SWEEP.support_service_names]

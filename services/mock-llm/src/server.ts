@@ -303,22 +303,8 @@ function streamAnswer(answer: Answer, meta: StreamMeta): Response {
 // Langfuse ingestion sink
 
 const MAX_SPAN_NAMES = 100;
-const sink = {
-  requests: 0,
-  bytes: 0,
-  spans: 0,
-  traces: 0,
-  events: 0,
-  unauthorized: 0,
-  rejected: 0,
-  by_path: {} as Record<string, number>,
-  by_sdk: {} as Record<string, number>,
-  span_names: {} as Record<string, number>,
-};
-
-function resetSink() {
-  recentTraces.clear();
-  Object.assign(sink, {
+function emptySink() {
+  return {
     requests: 0,
     bytes: 0,
     spans: 0,
@@ -326,10 +312,16 @@ function resetSink() {
     events: 0,
     unauthorized: 0,
     rejected: 0,
-    by_path: {},
-    by_sdk: {},
-    span_names: {},
-  });
+    by_path: {} as Record<string, number>,
+    by_sdk: {} as Record<string, number>,
+    span_names: {} as Record<string, number>,
+  };
+}
+const sink = emptySink();
+
+function resetSink() {
+  recentTraces.clear();
+  Object.assign(sink, emptySink());
 }
 
 // Traces are counted as distinct trace ids; a trace's spans may arrive in several batches.

@@ -11,8 +11,8 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/images.smk"
 include: "workflow/rules/load.smk"
+include: "workflow/rules/tidy.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/charts.smk"
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tierbench.compose import compose_client
+from tierbench.load.docker.compose import compose_client
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "config" / "compose.yaml"

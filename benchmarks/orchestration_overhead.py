@@ -20,15 +20,15 @@ from pathlib import Path
 
 import yaml
 
-from tierbench.compose import compose_config
-from tierbench.containers import (
+from tierbench.config.sweep import load_sweep
+from tierbench.load.docker.compose import compose_config
+from tierbench.load.docker.containers import (
     RuntimeContainer,
     limits_override,
     wait_for_http,
     write_override,
 )
-from tierbench.host import cpuset, plan_cpus
-from tierbench.sweep_config import load_sweep
+from tierbench.load.host import cpuset, plan_cpus
 
 TARGET_S = 2.0
 

@@ -7,7 +7,7 @@ concatenating real k6 recordings (default: tests/data/k6/*.json.gz), warms the p
 then runs, each in a fresh process so that peak memory is its own:
 
 1. `for line in f: json.loads(line)` over the file (the baseline: parsing only);
-2. `tierbench.k6_tidy.tidy_k6_json` (parsing, reshaping and writing Parquet).
+2. `tierbench.tidy.k6_json.tidy_k6_json` (parsing, reshaping and writing Parquet).
 
 The two alternate for --rounds rounds (the host may be shared: alternating spreads any
 background load over both); the best round of each counts, as the least disturbed. It
@@ -45,7 +45,7 @@ JSON_LOADS = textwrap.dedent(
 TIDY = textwrap.dedent(
     """
     import json, resource, sys, time
-    from tierbench.k6_tidy import tidy_k6_json
+    from tierbench.tidy.k6_json import tidy_k6_json
     started = time.perf_counter()
     result = tidy_k6_json(sys.argv[1], sys.argv[2])
     elapsed = time.perf_counter() - started

@@ -14,10 +14,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tierbench.aggregate import CellError, CellFiles
-from tierbench.aggregate_outputs import AggregateOutputs, aggregate_results
-from tierbench.k6_tidy import tidy_k6_json
-from tierbench.trust_warnings import Thresholds
+from tierbench.aggregate.outputs import AggregateOutputs, aggregate_results
+from tierbench.aggregate.tables import CellError, CellFiles
+from tierbench.aggregate.trust_warnings import Thresholds
+from tierbench.tidy.k6_json import tidy_k6_json
 
 DATA = Path(__file__).parent / "data"
 CELLS = sorted(p.stem for p in (DATA / "cells" / "meta").glob("*.json"))

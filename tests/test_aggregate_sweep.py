@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from test_aggregate import SUMMARY_HEAD, TIMELINE_COLUMNS, k6_percentile
-from tierbench.aggregate import CellFiles
-from tierbench.aggregate_outputs import AggregateOutputs, aggregate_results
-from tierbench.k6_tidy import tidy_k6_json
-from tierbench.trust_warnings import Thresholds
+from tierbench.aggregate.outputs import AggregateOutputs, aggregate_results
+from tierbench.aggregate.tables import CellFiles
+from tierbench.aggregate.trust_warnings import Thresholds
+from tierbench.tidy.k6_json import tidy_k6_json
 
 DATA = Path(__file__).parent / "data"
 SWEEP = DATA / "cells" / "sweep"

@@ -2,15 +2,15 @@ from pathlib import Path
 
 import pytest
 
-from tierbench.cgroups import (
+from tierbench.config.limits import Limits
+from tierbench.load.docker.cgroups import (
     Counters,
     counters_from_v1,
     counters_from_v2,
     parse_mountinfo,
     parse_proc_cgroup,
 )
-from tierbench.limits import Limits
-from tierbench.sampler import parse_docker_stats_line, sample_row
+from tierbench.load.docker.sampler import parse_docker_stats_line, sample_row
 
 DATA = Path(__file__).parent / "data" / "cgroup"
 

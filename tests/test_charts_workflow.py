@@ -49,7 +49,7 @@ def test_chart_rules_and_their_report(tmp_path):
     for folder in ("workflow/rules", "workflow/scripts", "workflow/report", "envs"):
         (tmp_path / folder).mkdir(parents=True)
     shutil.copy(REPO / "workflow/rules/charts.smk", tmp_path / "workflow/rules")
-    for script in (REPO / "workflow/scripts").glob("render_*.py"):
+    for script in (REPO / "workflow/scripts").glob("charts_*.py"):
         shutil.copy(script, tmp_path / "workflow/scripts")
     for caption in (REPO / "workflow/report").glob("charts_*.rst"):
         shutil.copy(caption, tmp_path / "workflow/report")

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from test_aggregate import aggregate, build_results
+from tierbench.aggregate.compare import CompareSettings, compare_summaries, read_summary
 from tierbench.commands import compare as compare_command
-from tierbench.compare import CompareSettings, compare_summaries, read_summary
 
 
 def run_compare(*argv: str) -> int:

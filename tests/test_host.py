@@ -1,4 +1,4 @@
-from tierbench.host import plan_cpus
+from tierbench.load.host import plan_cpus
 
 DEFAULT_TIERS = [0.25, 0.5, 1.0, 2.0]
 

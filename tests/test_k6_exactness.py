@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tierbench.k6_stats import metric_stats, request_stats
-from tierbench.k6_tidy import metrics_path_for, scan_metrics, scan_requests, tidy_k6_json
+from tierbench.aggregate.statistics import metric_stats, request_stats
+from tierbench.tidy.k6_json import metrics_path_for, scan_metrics, scan_requests, tidy_k6_json
 
 K6_DATA = Path(__file__).parent / "data" / "k6"
 RUNS = sorted(p.name.removesuffix(".json.gz") for p in K6_DATA.glob("*.json.gz"))

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from tierbench.commands import tidy as tidy_command
-from tierbench.k6_tidy import (
+from tierbench.tidy.k6_json import (
     METRIC_SCHEMA,
     REQUEST_SCHEMA,
     EmptyRunError,

@@ -1,6 +1,6 @@
 import pytest
 
-from tierbench.limits import (
+from tierbench.config.limits import (
     LimitError,
     Limits,
     format_bytes,

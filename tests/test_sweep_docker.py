@@ -15,10 +15,11 @@ import pytest
 import yaml
 
 from conftest import REPO, Workdir, containers_of, planned_cells, planned_jobs
-from tierbench.cgroups import locate_cgroup
-from tierbench.containers import RuntimeContainer, ServiceEndpoint, limits_override, write_override
-from tierbench.limits import parse_limits
-from tierbench.sampler import ResourceSampler
+from tierbench.config.limits import parse_limits
+from tierbench.config.sweep import ServiceEndpoint
+from tierbench.load.docker.cgroups import locate_cgroup
+from tierbench.load.docker.containers import RuntimeContainer, limits_override, write_override
+from tierbench.load.docker.sampler import ResourceSampler
 
 pytestmark = pytest.mark.docker
 PROJECT = "tierbench-test"

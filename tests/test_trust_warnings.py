@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tierbench.trust_warnings import Thresholds, cell_warnings, spread_warnings
+from tierbench.aggregate.trust_warnings import Thresholds, cell_warnings, spread_warnings
 
 META = json.loads(
     (Path(__file__).parent / "data" / "cells" / "meta" / "fast-s.json").read_text()

@@ -58,7 +58,7 @@ class Stack:
 
 
 def docker_available() -> bool:
-    from tierbench.compose import docker_client
+    from tierbench.load.docker.compose import docker_client
 
     try:
         docker_client().info()
@@ -144,7 +144,7 @@ def running_stack(
     """The mock and both agents as a Compose project of their own; always taken down."""
     if not docker_available():
         pytest.fail("no Docker engine answers: run `make test`, which starts one")
-    from tierbench.compose import compose_client
+    from tierbench.load.docker.compose import compose_client
 
     override = stack_override(project_dir, mock_port, agent_ports, limits, environment)
     project = f"tierbench-test-{uuid.uuid4().hex[:8]}"

@@ -1,15 +1,4 @@
-rule tidy:
-    input:
-        "results/k6/{cell}.json",
-    output:
-        requests="results/tidy/{cell}.parquet",
-        metrics="results/tidy/{cell}.metrics.parquet",
-    log:
-        "logs/tidy/{cell}.log",
-    conda:
-        "../../envs/tierbench.yaml"
-    script:
-        "../scripts/tidy.py"
+# Every cell's tidy data, meta and resources to the sweep's tables and warnings.
 
 
 rule aggregate:

@@ -25,7 +25,7 @@ rule comparison_animation:
     params:
         charts=config.get("charts", {}),
     script:
-        "../scripts/render_comparison.py"
+        "../scripts/charts_comparison.py"
 
 
 rule summary_chart:
@@ -46,7 +46,7 @@ rule summary_chart:
     params:
         charts=config.get("charts", {}),
     script:
-        "../scripts/render_summary.py"
+        "../scripts/charts_summary.py"
 
 
 rule html_report:
@@ -65,7 +65,7 @@ rule html_report:
     conda:
         "../../envs/tierbench.yaml"
     script:
-        "../scripts/render_html.py"
+        "../scripts/charts_report.py"
 
 
 rule charts:

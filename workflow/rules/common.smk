@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from snakemake.exceptions import WorkflowError
 
-from tierbench.sweep_config import ConfigError, load_sweep
-from tierbench.workflow_support import (
+from tierbench.config.sweep import ConfigError, load_sweep
+from tierbench.load.docker.engine import (
     build_context_files,
     check_docker_engine,
     stop_support_services,

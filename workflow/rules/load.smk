@@ -1,3 +1,22 @@
+# The load stage: each service's image, then one job per cell (runtime x tier x repeat).
+
+
+rule image:
+    input:
+        sources=service_sources,
+        compose=SWEEP.compose_file,
+    output:
+        "results/images/{service}.json",
+    log:
+        "logs/images/{service}.log",
+    conda:
+        "../../envs/tierbench.yaml"
+    params:
+        project=SWEEP.project,
+    script:
+        "../scripts/load_image.py"
+
+
 rule load:
     input:
         script=SWEEP.k6_script,

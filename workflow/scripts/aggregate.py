@@ -3,9 +3,9 @@
 import sys
 from pathlib import Path
 
-from tierbench.aggregate import CellFiles
-from tierbench.aggregate_outputs import AggregateOutputs, aggregate_results, print_warnings
-from tierbench.trust_warnings import Thresholds
+from tierbench.aggregate.outputs import AggregateOutputs, aggregate_results, print_warnings
+from tierbench.aggregate.tables import CellFiles
+from tierbench.aggregate.trust_warnings import Thresholds
 
 inputs, outputs = snakemake.input, snakemake.output
 cells = [

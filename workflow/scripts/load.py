@@ -3,8 +3,8 @@
 import signal
 from pathlib import Path
 
-from tierbench.load_cell import CellOutputs, run_cell
-from tierbench.sweep_config import load_sweep
+from tierbench.config.sweep import load_sweep
+from tierbench.load.cell import CellOutputs, run_cell
 
 
 def interrupt(signum, frame):

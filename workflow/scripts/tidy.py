@@ -3,7 +3,7 @@
 import logging
 from pathlib import Path
 
-from tierbench.k6_tidy import tidy_k6_json
+from tierbench.tidy.k6_json import tidy_k6_json
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
 result = tidy_k6_json(

@@ -1,0 +1,1 @@
+"""The `tierbench` command line: one module per subcommand, thin over the stages."""

@@ -7,14 +7,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from tierbench.compare import (
+from tierbench.aggregate.compare import (
     CompareSettings,
     ResultSetError,
     compare_summaries,
     comparison_markdown,
     read_summary,
 )
-from tierbench.result_files import write_frame, write_text
+from tierbench.files import write_frame, write_text
 
 EXIT_REGRESSION = 1
 EXIT_BAD_INPUT = 2

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from tierbench.k6_tidy import EmptyRunError, K6FormatError, metrics_path_for, tidy_k6_json
+from tierbench.tidy.k6_json import EmptyRunError, K6FormatError, metrics_path_for, tidy_k6_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

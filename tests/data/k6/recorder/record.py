@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tierbench.sampler import COLUMNS
+from tierbench.load.docker.sampler import COLUMNS
 
 HERE = Path(__file__).resolve().parent
 K6_DIR = HERE.parent

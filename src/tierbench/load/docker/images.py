@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
 
-from tierbench.compose import compose_client, compose_config
+from tierbench.files import write_text
+from tierbench.load.docker.compose import compose_client, compose_config
 
 
 class ImageError(RuntimeError):
@@ -34,8 +34,5 @@ def ensure_image(compose_file: Path, project: str, service: str, stamp: Path, lo
             ) from None
     name = definition.get("image") or f"{project}-{service}"
     image = client.image.inspect(name)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stamp.with_name(f".{stamp.name}.partial")
-    tmp.write_text(json.dumps({"service": service, "image": name, "id": image.id}) + "\n")
-    os.replace(tmp, stamp)
+    write_text(json.dumps({"service": service, "image": name, "id": image.id}) + "\n", stamp)
     return image.id

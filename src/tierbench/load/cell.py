@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,8 +17,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from tierbench import __version__
-from tierbench.compose import compose_version, docker_client
-from tierbench.containers import (
+from tierbench.config.limits import format_bytes, limit_mismatches
+from tierbench.config.sweep import Cell, Sweep
+from tierbench.files import OutputSet
+from tierbench.load.docker.compose import compose_version, docker_client
+from tierbench.load.docker.containers import (
     ContainerError,
     RuntimeContainer,
     ServiceEndpoint,
@@ -27,11 +29,9 @@ from tierbench.containers import (
     wait_for_http,
     write_override,
 )
-from tierbench.host import cpuset, host_facts, plan_cpus
-from tierbench.k6_runner import k6_version, run_k6
-from tierbench.limits import format_bytes, limit_mismatches
-from tierbench.sampler import COLUMNS, ResourceSampler
-from tierbench.sweep_config import Cell, Sweep
+from tierbench.load.docker.sampler import COLUMNS, ResourceSampler
+from tierbench.load.host import cpuset, host_facts, plan_cpus
+from tierbench.load.k6 import k6_version, run_k6
 
 
 class LimitsNotApplied(ContainerError):
@@ -45,11 +45,9 @@ class CellOutputs:
     resources_csv: Path
     meta_json: Path
 
-    def partial(self, path: Path) -> Path:
-        return path.with_name(f".{path.name}.partial")
-
-    def all(self) -> list[Path]:
-        return [self.k6_json, self.k6_summary, self.resources_csv, self.meta_json]
+    def output_set(self) -> OutputSet:
+        # The meta goes last: its presence means the cell is complete.
+        return OutputSet([self.k6_json, self.k6_summary, self.resources_csv, self.meta_json])
 
 
 def say(log: Path, message: str) -> None:
@@ -122,9 +120,8 @@ def run_cell(
             cpuset(plan.support_cpus),
         ),
     )
-    for path in outputs.all():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        outputs.partial(path).unlink(missing_ok=True)
+    files = outputs.output_set()
+    files.prepare()
     log.parent.mkdir(parents=True, exist_ok=True)
     say(log, f"{cell.name}: {plan.reason}")
 
@@ -167,8 +164,8 @@ def run_cell(
                 sweep.k6_script,
                 sweep.stages,
                 endpoint.base_url,
-                outputs.partial(outputs.k6_json),
-                outputs.partial(outputs.k6_summary),
+                files.partial(outputs.k6_json),
+                files.partial(outputs.k6_summary),
                 log,
                 cpus=plan.load_generator_cpus,
             )
@@ -179,8 +176,7 @@ def run_cell(
         oom_killed = bool(container.state.oom_killed)
         image = {"id": container.image, "name": container.config.image}
     except BaseException:
-        for path in outputs.all():
-            outputs.partial(path).unlink(missing_ok=True)
+        files.discard()
         raise
     finally:
         started = time.monotonic()
@@ -244,11 +240,9 @@ def run_cell(
     for warning in meta["warnings"]:
         say(log, f"{cell.name}: warning: {warning}")
 
-    write_resources_csv(outputs.partial(outputs.resources_csv), rows)
-    outputs.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
-    # The meta goes last: its presence means the cell is complete.
-    for path in outputs.all():
-        os.replace(outputs.partial(path), path)
+    write_resources_csv(files.partial(outputs.resources_csv), rows)
+    files.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
+    files.commit()
     return meta
 
 

@@ -2,7 +2,7 @@
 
 k6 writes one `Metric` line per metric and one `Point` line per sample; an HTTP request
 is a run of Point lines with the same time and tags, starting with `http_reqs`. The file
-is read in chunks of whole requests (`tierbench.k6_reader`); polars decodes each chunk
+is read in chunks of whole requests (`tierbench.tidy.reader`); polars decodes each chunk
 against an explicit schema and folds each request's Points into one row. Finished chunks
 go to Parquet part files that are joined at the end, so memory stays bounded whatever the
 input size.
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tierbench.k6_reader import K6FormatError, k6_chunks, prefetched
-from tierbench.parquet_parts import PartWriter
+from tierbench.tidy.parquet_parts import PartWriter
+from tierbench.tidy.reader import K6FormatError, k6_chunks, prefetched
 
 CHUNK_BYTES = 16 * 1024 * 1024
 

@@ -4,36 +4,25 @@ read the limits back, and remove it on every path."""
 from __future__ import annotations
 
 import errno
-import os
 import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
 
-from tierbench.compose import compose_client
-from tierbench.limits import Limits, limits_from_inspect
+from tierbench.config.limits import Limits, limits_from_inspect
+from tierbench.config.sweep import ServiceEndpoint
+from tierbench.files import write_text
+from tierbench.load.docker.compose import compose_client
 
 
 class ContainerError(RuntimeError):
     """The runtime's container could not be brought to a state fit for a load."""
-
-
-@dataclass(frozen=True)
-class ServiceEndpoint:
-    service: str
-    port: int
-    health_path: str
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 def limits_override(
@@ -65,10 +54,7 @@ def limits_override(
 
 
 def write_override(path: Path, override: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(yaml.safe_dump(override, sort_keys=False))
-    os.replace(tmp, path)
+    write_text(yaml.safe_dump(override, sort_keys=False), path)
     return path
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tierbench.compose import compose_client, compose_config
+from tierbench.load.docker.compose import compose_client, compose_config
 
 NO_ENGINE = """\
 tierbench: no Docker engine answers (`docker info` failed: {problem}).

@@ -12,11 +12,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from tierbench.compose import ComposeFileError, compose_config
-from tierbench.containers import ServiceEndpoint
-from tierbench.limits import LimitError, Limits, parse_limits
+from tierbench.config.limits import LimitError, Limits, parse_limits
+from tierbench.load.docker.compose import ComposeFileError, compose_config
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULTS = {
     "compose_project": "tierbench",
     "support_services": [],
@@ -38,6 +37,17 @@ class ConfigError(ValueError):
 
 def duration_seconds(text: str) -> float:
     return sum(float(n) * _SECONDS[u] for n, u in _DURATION_PART.findall(text))
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    service: str
+    port: int
+    health_path: str
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 @dataclass(frozen=True)

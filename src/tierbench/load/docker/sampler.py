@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tierbench.cgroups import CgroupFiles, Counters, locate_cgroup
-from tierbench.limits import Limits
+from tierbench.config.limits import Limits
+from tierbench.load.docker.cgroups import CgroupFiles, Counters, locate_cgroup
 
 COLUMNS = [
     "timestamp",

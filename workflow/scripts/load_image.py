@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tierbench.images import ensure_image
+from tierbench.load.docker.images import ensure_image
 
 ensure_image(
     compose_file=Path(snakemake.input.compose),

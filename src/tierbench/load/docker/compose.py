@@ -15,6 +15,8 @@ from pathlib import Path
 
 from python_on_whales import DockerClient
 
+from tierbench.files import replaced_atomically, write_text
+
 PLUGIN_NAME = "docker-compose"
 
 
@@ -40,11 +42,8 @@ def docker_config_dir() -> Path:
     root = Path(os.environ.get("TIERBENCH_DOCKER_CONFIG", Path.home() / ".cache/tierbench/docker"))
     plugin = root / "cli-plugins" / PLUGIN_NAME
     if not plugin.exists():
-        plugin.parent.mkdir(parents=True, exist_ok=True)
-        tmp = plugin.with_name(f".{PLUGIN_NAME}.{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(compose_binary())
-        os.replace(tmp, plugin)
+        with replaced_atomically(plugin) as temporary:
+            temporary.symlink_to(compose_binary())
     user_config = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json"
     own_config = root / "config.json"
     if not own_config.exists():
@@ -54,9 +53,7 @@ def docker_config_dir() -> Path:
                 auths = {"auths": json.loads(user_config.read_text()).get("auths", {})}
             except (OSError, ValueError):
                 auths = {}
-        tmp = own_config.with_name(f".config.json.{os.getpid()}")
-        tmp.write_text(json.dumps(auths))
-        os.replace(tmp, own_config)
+        write_text(json.dumps(auths), own_config)
     return root
 
 

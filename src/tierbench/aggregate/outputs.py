@@ -9,18 +9,18 @@ from pathlib import Path
 
 import polars as pl
 
-from tierbench.aggregate import (
+from tierbench.aggregate.markdown import summary_markdown, warnings_markdown
+from tierbench.aggregate.tables import (
     WARNING_SEPARATOR,
     CellFiles,
-    load_cell,
+    read_cell,
     runs_frame,
     steps_frame,
     summary_frame,
     timeline_frame,
 )
-from tierbench.result_files import write_frame, write_text
-from tierbench.summary_markdown import summary_markdown, warnings_markdown
-from tierbench.trust_warnings import Thresholds
+from tierbench.aggregate.trust_warnings import Thresholds
+from tierbench.files import write_frame, write_text
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def aggregate_results(
     """Compute every aggregate, then write them; nothing is written if any cell fails."""
     if not cell_files:
         raise ValueError("no cells to aggregate: run the load stage first")
-    cells = [load_cell(files) for files in cell_files]
+    cells = [read_cell(files) for files in cell_files]
     runs = runs_frame(cells, limits)
     summary = summary_frame(runs, limits)
     steps = steps_frame(cells)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
+
+from tierbench.files import replaced_atomically
 
 # Rows held in memory before they are written out as a Parquet part.
 FLUSH_ROWS = 250_000
@@ -40,12 +41,8 @@ class PartWriter:
     def finish(self, destination: Path) -> None:
         """Join the parts into `destination` through a temporary name, then rename."""
         self.flush()
-        temporary = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
-        try:
+        with replaced_atomically(destination) as temporary:
             if self.parts:
                 pl.scan_parquet(self.parts, schema=self.schema).sink_parquet(temporary)
             else:
                 self.schema.to_frame().write_parquet(temporary)
-            os.replace(temporary, destination)
-        finally:
-            temporary.unlink(missing_ok=True)

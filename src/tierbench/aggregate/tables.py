@@ -12,14 +12,14 @@ from typing import Any
 
 import polars as pl
 
-from tierbench.k6_stats import in_window, metric_stats, request_stats, trend_exprs
-from tierbench.k6_tidy import metrics_path_for, scan_metrics, scan_requests
-from tierbench.resource_stats import (
+from tierbench.aggregate.resources import (
     resource_summary,
     resource_timeline,
     scan_resources,
 )
-from tierbench.trust_warnings import Thresholds, cell_warnings, spread_warnings
+from tierbench.aggregate.statistics import in_window, metric_stats, request_stats, trend_exprs
+from tierbench.aggregate.trust_warnings import Thresholds, cell_warnings, spread_warnings
+from tierbench.tidy.k6_json import metrics_path_for, scan_metrics, scan_requests
 
 # The tiers' MB and GB are binary (256MB = 268435456 bytes), so rps_per_gb is per 2^30.
 GB = 2**30
@@ -57,7 +57,7 @@ class CellFiles:
 
 
 @dataclass(frozen=True)
-class Cell:
+class MeasuredCell:
     files: CellFiles
     meta: dict[str, Any]
     window_start: datetime
@@ -73,7 +73,7 @@ def _parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def load_cell(files: CellFiles) -> Cell:
+def read_cell(files: CellFiles) -> MeasuredCell:
     """Read and check a cell's meta; every file it needs must exist."""
     for label, path in (("meta", files.meta), ("tidy requests", files.requests),
                         ("tidy metrics", files.metrics), ("resources", files.resources)):
@@ -96,7 +96,7 @@ def load_cell(files: CellFiles) -> Cell:
         ) from error
     if end <= start:
         raise CellError(f"cell {files.name}: {files.meta} has a window that ends before it starts")
-    return Cell(files, meta, start, end, load_start)
+    return MeasuredCell(files, meta, start, end, load_start)
 
 
 def _limit(meta: dict[str, Any], key: str) -> float | None:
@@ -105,7 +105,7 @@ def _limit(meta: dict[str, Any], key: str) -> float | None:
     return value if value is not None else (limits.get("requested") or {}).get(key)
 
 
-def run_row(cell: Cell, limits: Thresholds) -> dict[str, Any]:
+def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     """One row of runs: the cell's measured window, its resources and its warnings."""
     meta = cell.meta
     window = in_window(cell.window_start, cell.window_end)
@@ -191,7 +191,7 @@ RUNS_ORDER = [
 ]
 
 
-def runs_frame(cells: Sequence[Cell], limits: Thresholds) -> pl.DataFrame:
+def runs_frame(cells: Sequence[MeasuredCell], limits: Thresholds) -> pl.DataFrame:
     rows = [run_row(cell, limits) for cell in cells]
     return (
         pl.DataFrame(rows, schema=RUNS_SCHEMA)
@@ -229,7 +229,7 @@ def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
     return summary.select(columns)
 
 
-def steps_frame(cells: Sequence[Cell]) -> pl.DataFrame:
+def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
     """Latency per k6 `name` tag, per runtime x tier, pooled over repeats."""
     frames = []
     for cell in cells:
@@ -285,7 +285,7 @@ def _seconds_since(start: datetime) -> pl.Expr:
     return elapsed.dt.total_milliseconds().floordiv(1000)
 
 
-def cell_timeline(cell: Cell) -> pl.LazyFrame:
+def cell_timeline(cell: MeasuredCell) -> pl.LazyFrame:
     """Per second since k6 started: load, latency, errors, VUs, CPU and memory."""
     requests = (
         scan_requests(cell.files.requests)
@@ -327,7 +327,7 @@ def cell_timeline(cell: Cell) -> pl.LazyFrame:
     )
 
 
-def timeline_frame(cells: Sequence[Cell]) -> pl.DataFrame:
+def timeline_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
     frames = [cell_timeline(cell).select(list(TIMELINE_SCHEMA)).cast(dict(TIMELINE_SCHEMA))
               for cell in cells]
     return pl.concat(pl.collect_all(frames), how="vertical").sort(

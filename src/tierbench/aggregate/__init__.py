@@ -1,0 +1,1 @@
+"""The aggregate stage: tables, k6's statistics, warnings and comparisons."""

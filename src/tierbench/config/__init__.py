@@ -1,0 +1,1 @@
+"""The sweep's configuration and its checks: what a cell is."""

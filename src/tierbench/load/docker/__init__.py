@@ -1,0 +1,1 @@
+"""The load stage on one host's Docker engine, through Docker Compose."""

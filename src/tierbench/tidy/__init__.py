@@ -1,0 +1,1 @@
+"""The tidy stage: k6's NDJSON output to Parquet."""

@@ -1,0 +1,15 @@
+# k6's raw JSON of each cell to tidy Parquet: one row per request, the other samples beside.
+
+
+rule tidy:
+    input:
+        "results/k6/{cell}.json",
+    output:
+        requests="results/tidy/{cell}.parquet",
+        metrics="results/tidy/{cell}.metrics.parquet",
+    log:
+        "logs/tidy/{cell}.log",
+    conda:
+        "../../envs/tierbench.yaml"
+    script:
+        "../scripts/tidy.py"

@@ -23,10 +23,11 @@ DATA = Path(__file__).parent / "data"
 CELLS = sorted(p.stem for p in (DATA / "cells" / "meta").glob("*.json"))
 
 SUMMARY_HEAD = (
-    "runtime, tier, tier_order, cpus, memory_bytes, repeats, requests, rps, avg_ms, min_ms, "
-    "p50_ms, p90_ms, p95_ms, p99_ms, max_ms, error_rate, iterations_per_s, checks_pass_rate, "
-    "cpu_mean_cores, cpu_peak_cores, cpu_mean_pct, cpu_peak_pct, throttled_share, "
-    "memory_peak_bytes, memory_peak_pct, oom_kills, rps_per_cpu, rps_per_gb, contended, warnings"
+    "runtime, tier, tier_order, cpus, memory_bytes, repeats, statistic, requests, rps, avg_ms, "
+    "min_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, error_rate, iterations_per_s, "
+    "checks_pass_rate, cpu_mean_cores, cpu_peak_cores, cpu_mean_pct, cpu_peak_pct, "
+    "throttled_share, memory_peak_bytes, memory_peak_pct, oom_kills, rps_per_cpu, rps_per_gb, "
+    "memory_peak_kernel_bytes, load_side_share, contended, warnings"
 ).split(", ")
 TIMELINE_COLUMNS = (
     "runtime, tier, tier_order, repeat, t_s, in_window, rps, p50_ms, p95_ms, p99_ms, "

@@ -29,7 +29,7 @@ from tierbench.charts.frames import (
 )
 from tierbench.charts.html_report import report_figures
 from tierbench.charts.race import race_figure
-from tierbench.charts.summary_png import summary_figure
+from tierbench.charts.summary_png import footer_text, summary_figure
 from tierbench.charts.table import table_figure
 from tierbench.charts.video import gif_durations_ms
 
@@ -275,3 +275,16 @@ def test_tiers_where_the_runtime_shared_cpus_with_k6_say_so():
     assert CONTENDED_NOTE in all_text(race_figure(data, last, 0.5, 1280, 720))
     assert CONTENDED_NOTE not in all_text(race_figure(data, 0, 0.5, 1280, 720))
     assert "shared CPUs" in all_text(table_figure(data, 1280, 720))
+
+
+def test_a_saturated_load_side_is_footnoted_in_the_summary_and_the_closing_table(tmp_path):
+    results = copy_results(tmp_path / "results")
+    meta_path = results / "meta" / "ts-xs.json"
+    meta = json.loads(meta_path.read_text())
+    meta["load_side"] = {"cores_given": 1, "share_of_given": 0.97, "saturated": True}
+    meta_path.write_text(json.dumps(meta))
+    data = load_chart_data(results)
+    assert data.facts.load_side_saturated == ("ts-xs",)
+    assert "load side (k6 and the support services) was saturated in ts-xs" in footer_text(data)
+    assert "load side saturated in ts-xs" in all_text(table_figure(data, 1280, 720))
+    assert "saturated" not in footer_text(load_chart_data(SMOKE))

@@ -3,12 +3,16 @@ import pytest
 from tierbench.config.limits import (
     LimitError,
     Limits,
+    LimitSet,
     format_bytes,
-    limit_mismatches,
-    limits_from_inspect,
+    format_cpus,
+    limit_differences,
     parse_cpus,
+    parse_cpuset,
     parse_memory,
 )
+from tierbench.load.docker.compose import compose_exact_cpus_near, compose_nano_cpus
+from tierbench.load.docker.containers import limits_from_inspect
 
 
 @pytest.mark.parametrize(
@@ -53,29 +57,79 @@ def test_cpus_must_be_a_positive_number(value):
         parse_cpus(value)
 
 
-def test_cpus_finer_than_nanocpus_are_refused():
-    with pytest.raises(LimitError, match="finer"):
-        parse_cpus(0.0000000001)
+@pytest.mark.parametrize("value", [1.2345678, 0.0105, 0.2501])
+def test_cpus_finer_than_a_millicore_are_refused(value):
+    with pytest.raises(LimitError, match="at most three decimals"):
+        parse_cpus(value)
 
 
-def test_applied_limits_from_nanocpus_or_cfs_quota():
-    assert limits_from_inspect({"NanoCpus": 250_000_000, "Memory": 268435456}) == Limits(
-        0.25, 268435456
+def test_cpus_below_what_docker_applies_are_refused():
+    with pytest.raises(LimitError, match="below 0.01"):
+        parse_cpus(0.005)
+
+
+@pytest.mark.parametrize(("cpus", "text"), [(0.25, "0.25"), (2.0, "2"), (1.125, "1.125")])
+def test_cpus_are_written_exactly(cpus, text):
+    assert format_cpus(cpus) == text
+
+
+# NanoCpus that Docker Compose v2.40 applied for deploy.resources.limits.cpus, read back
+# with `docker inspect` on this project's machine.
+@pytest.mark.parametrize(
+    ("cpus", "nano"),
+    [
+        (0.25, 250_000_000),
+        (0.57, 570_000_000),
+        (0.13, 129_999_992),
+        (0.016, 16_000_001),
+        (0.52, 519_999_968),
+        (1.05, 1_049_999_936),
+        (1.2345678, 1_234_567_808),
+        (0.33333, 333_330_016),
+    ],
+)
+def test_compose_cpu_arithmetic_is_reproduced(cpus, nano):
+    assert compose_nano_cpus(cpus) == nano
+
+
+def test_nearest_values_compose_applies_exactly():
+    assert compose_exact_cpus_near(0.13) == [0.126, 0.131]
+
+
+def test_applied_limits_from_inspect():
+    applied = limits_from_inspect(
+        {"NanoCpus": 250_000_000, "Memory": 268435456, "MemorySwap": 268435456,
+         "CpusetCpus": "0"}
     )
-    assert limits_from_inspect(
-        {"NanoCpus": 0, "CpuQuota": 50_000, "CpuPeriod": 100_000, "Memory": 2**30}
-    ) == Limits(0.5, 2**30)
-    assert limits_from_inspect({}) == Limits(0.0, 0)
+    assert applied == LimitSet(0.25, 268435456, 268435456, "0")
+    quota = limits_from_inspect(
+        {"NanoCpus": 0, "CpuQuota": 50_000, "CpuPeriod": 100_000, "Memory": 2**30,
+         "MemorySwap": 0}
+    )
+    assert (quota.cpus, quota.memory_bytes) == (0.5, 2**30)
+    # MemorySwap 0 means "not set": Docker gives twice the memory; -1 is unlimited.
+    assert quota.memswap_bytes == 2 * 2**30
+    assert limits_from_inspect({"Memory": 2**30, "MemorySwap": -1}).memswap_bytes is None
+    assert limits_from_inspect({}) == LimitSet(0.0, 0, None, "")
 
 
-def test_mismatches_name_each_limit():
-    requested = Limits(0.5, 512 * 2**20)
-    assert limit_mismatches(requested, requested) == []
-    problems = limit_mismatches(requested, Limits(0.0, 2**30))
-    assert problems == [
-        "cpus: requested 0.5, Docker applied no CPU limit",
-        f"memory: requested {512 * 2**20} bytes, Docker applied {2**30} bytes",
-    ]
+def test_cpusets_compare_as_sets_of_cpus():
+    assert parse_cpuset("0-2,5") == {0, 1, 2, 5}
+    assert parse_cpuset("") == frozenset()
+
+
+def test_differences_name_each_limit():
+    requested = LimitSet.for_tier(Limits(0.5, 512 * 2**20), "0")
+    assert limit_differences(requested, requested, "Docker") == []
+    assert limit_differences(requested, LimitSet(0.5, 512 * 2**20, 512 * 2**20, "0-0"), "D") == []
+    applied = LimitSet(0.0, 2**30, 2**31, "1")
+    keys = [key for key, _ in limit_differences(requested, applied, "Docker")]
+    assert keys == ["cpus", "memory", "memswap", "cpuset"]
+    texts = dict(limit_differences(requested, applied, "Docker"))
+    assert texts["cpus"] == "cpus: requested 0.5, Docker applied no CPU limit"
+    assert texts["memory"] == f"memory: requested {512 * 2**20} bytes, Docker applied {2**30} bytes"
+    assert f"Docker applied {2**31} bytes" in texts["memswap"]
+    assert texts["cpuset"] == "cpuset: requested CPUs 0, Docker applied CPUs 1"
 
 
 def test_format_bytes():

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import REPO, Workdir, containers_of, planned_cells, planned_jobs
-from tierbench.config.limits import parse_limits
+from tierbench.config.limits import LimitSet, parse_limits
 from tierbench.config.sweep import ServiceEndpoint
 from tierbench.load.docker.cgroups import locate_cgroup
 from tierbench.load.docker.containers import RuntimeContainer, limits_override, write_override
@@ -35,18 +35,24 @@ def test_each_default_tier_is_applied_and_read_back(tmp_path):
     assert list(tiers) == ["xs", "s", "m", "l"]
     endpoint = ServiceEndpoint("web", 19181, "/healthz")
     for name, tier in tiers.items():
-        limits = parse_limits(tier["cpus"], tier["memory"])
+        requested = LimitSet.for_tier(parse_limits(tier["cpus"], tier["memory"]), "")
         override = write_override(
-            tmp_path / f"{name}.yaml", limits_override("web", limits, "", [], "")
+            tmp_path / f"{name}.yaml", limits_override("web", requested, [], [], "")
         )
         runtime = RuntimeContainer(stack.path / "compose.yaml", override, PROJECT, endpoint)
         try:
             container = runtime.recreate_with_limits()
             runtime.wait_until_healthy(20)
-            assert runtime.applied_limits() == limits, name
-            # The kernel enforces what Docker reports.
-            counters = locate_cgroup(container.state.pid).read()
-            assert counters.memory_limit_bytes == limits.memory_bytes
+            # CPUs, memory, no swap (memory + swap = memory) and every CPU: as requested.
+            assert runtime.applied_limits() == requested, name
+            # The kernel enforces what Docker reports, in the container's own cgroup.
+            cgroup = locate_cgroup(container.state.pid)
+            assert cgroup.read().memory_limit_bytes == requested.memory_bytes
+            assert cgroup.identity_problem(
+                container.id, requested.memory_bytes, round(requested.cpus * 1e9)
+            ) is None
+            kernel = cgroup.read_limits()
+            assert kernel.cpu_quota_us == round(requested.cpus * kernel.cpu_period_us)
         finally:
             runtime.remove()
     assert containers_of(PROJECT) == []
@@ -203,15 +209,16 @@ def test_interrupt_mid_load_removes_the_container_and_keeps_no_partial_output(wo
 
 def test_docker_stats_fallback_samples_when_cgroup_files_are_out_of_reach(tmp_path):
     stack = Workdir(tmp_path / "stack")
-    limits = parse_limits(0.5, "128MB")
-    override = write_override(tmp_path / "o.yaml", limits_override("web", limits, "", [], ""))
+    requested = LimitSet.for_tier(parse_limits(0.5, "128MB"), "")
+    override = write_override(tmp_path / "o.yaml", limits_override("web", requested, [], [], ""))
     endpoint = ServiceEndpoint("web", 19181, "/healthz")
     runtime = RuntimeContainer(stack.path / "compose.yaml", override, PROJECT, endpoint)
     try:
         container = runtime.recreate_with_limits()
         runtime.wait_until_healthy(20)
-        sampler = ResourceSampler(container.id, pid=-1, limits=limits)
+        sampler = ResourceSampler(container.id, -1, requested)
         assert sampler.source == "docker-stats"
+        assert "no readable cgroup files for PID -1" in sampler.source_reason
         sampler.start()
         time.sleep(4)
         rows = sampler.stop()
@@ -219,8 +226,32 @@ def test_docker_stats_fallback_samples_when_cgroup_files_are_out_of_reach(tmp_pa
         runtime.remove()
     assert rows, "docker stats gave no sample in 4 s"
     assert all(row["source"] == "docker-stats" for row in rows)
-    assert 0 < rows[-1]["memory_bytes"] < limits.memory_bytes
+    assert 0 < rows[-1]["memory_bytes"] < requested.memory_bytes
     assert rows[-1]["throttled_s"] is None
+
+
+def test_a_pid_that_is_not_the_containers_falls_back_to_docker_stats(tmp_path):
+    """A remote engine or another PID namespace hands back a PID that names some other
+    process here: its cgroup is readable but not the container's."""
+    stack = Workdir(tmp_path / "stack")
+    requested = LimitSet.for_tier(parse_limits(0.5, "128MB"), "")
+    override = write_override(tmp_path / "o.yaml", limits_override("web", requested, [], [], ""))
+    endpoint = ServiceEndpoint("web", 19181, "/healthz")
+    runtime = RuntimeContainer(stack.path / "compose.yaml", override, PROJECT, endpoint)
+    try:
+        container = runtime.recreate_with_limits()
+        runtime.wait_until_healthy(20)
+        own = ResourceSampler(container.id, container.state.pid, requested)
+        assert own.source.startswith("cgroup-v") and container.id[:12] in own.source_reason
+        # This test process's PID resolves to a real cgroup, but not the container's.
+        foreign = ResourceSampler(container.id, os.getpid(), requested)
+        assert foreign.source == "docker-stats"
+        assert f"does not name container {container.id[:12]}" in foreign.source_reason
+        # The summary carries both the source and the reason into the meta.
+        summary = foreign.summary()
+        assert summary["source"] == "docker-stats" and summary["source_reason"]
+    finally:
+        runtime.remove()
 
 
 @pytest.mark.chromium

@@ -4,6 +4,7 @@ file that looks finished."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -11,6 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
+
+
+def file_sha256(path: Path | str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def temporary_path(destination: Path) -> Path:

@@ -56,6 +56,18 @@ def cell_images(wildcards):
     ]
 
 
+def earlier_repeat(wildcards):
+    """Every cell's previous repeat, so repeats interleave (every cell's repeat 1, then
+    every cell's repeat 2, ...) and their spread shows drift. ancient(): only the order
+    matters, so rerunning an earlier cell does not rerun the later ones."""
+    repeat = CELL_BY_NAME[wildcards.cell].repeat
+    return [
+        ancient(f"results/meta/{cell.name}.json")
+        for cell in SWEEP.cells
+        if cell.repeat == repeat - 1
+    ]
+
+
 def cell_settings(wildcards):
     """What shapes one cell; a change here reruns exactly the cells it touches."""
     return SWEEP.cell_config(CELL_BY_NAME[wildcards.cell])

@@ -22,6 +22,7 @@ rule load:
         script=SWEEP.k6_script,
         compose=SWEEP.compose_file,
         images=cell_images,
+        earlier_repeat=earlier_repeat,
     output:
         k6=K6_JSON,
         summary="results/k6/{cell}.summary.json",

@@ -1,10 +1,11 @@
-"""Run one cell: recreate the runtime with the tier's limits, load it with k6, measure."""
+"""Run one cell: place the runtime under the tier's limits, load it with k6, measure."""
 
 import signal
 from pathlib import Path
 
 from tierbench.config.sweep import load_sweep
 from tierbench.load.cell import CellOutputs, run_cell
+from tierbench.load.docker.backend import DockerBackend
 
 
 def interrupt(signum, frame):
@@ -19,6 +20,7 @@ cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
 run_cell(
     sweep,
     cell,
+    DockerBackend(sweep, override_dir=Path("results/compose")),
     CellOutputs(
         k6_json=Path(snakemake.output.k6),
         k6_summary=Path(snakemake.output.summary),
@@ -26,6 +28,5 @@ run_cell(
         meta_json=Path(snakemake.output.meta),
     ),
     log=Path(snakemake.log[0]),
-    override_dir=Path("results/compose"),
     project_dir=Path(snakemake.scriptdir).parents[1],
 )

@@ -1,143 +1,284 @@
-"""Compare two result sets (two results/ directories), cell by cell.
+"""Compare two result sets (two results/ directories, or committed copies of one), cell
+by cell.
 
-A change counts only when it is larger than the noise: twice the combined standard
-deviation of the two means where repeats give one, else a fixed share of the baseline.
+First the two sets must have been measured under the same conditions (load profile,
+k6 script, each tier's limits, host cores and CPU model, tierbench version); a comparison
+across different conditions is refused with the differences listed, unless asked for.
+Then, for each runtime x tier and metric, the difference of the two means over the
+repeats, its standard error and a confidence interval (Welch's t, unequal variances):
+a change counts as faster or slower only when the interval excludes zero, and a slowdown
+is a regression when it is also at least `fail_above` of the baseline.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+
+from tierbench.aggregate.welch import welch
 
 # metric -> True when higher is better
 COMPARED = {"rps": True, "p95_ms": False, "p99_ms": False}
 KEY = ["runtime", "tier"]
+LABELS = {"rps": "req/s", "p95_ms": "p95 ms", "p99_ms": "p99 ms"}
 
 
 @dataclass(frozen=True)
 class CompareSettings:
-    noise: float = 0.05
-    """Relative change treated as noise when there are no repeats to measure it."""
-    fail_above: float = 0.10
-    """A slowdown beyond the noise and larger than this share is a regression."""
+    confidence: float = 0.95
+    """Confidence of the interval of each difference of means."""
+    fail_above: float = 0.05
+    """The smallest significant slowdown, as a share of the baseline, that is a regression."""
 
 
 class ResultSetError(ValueError):
-    """A directory without a readable summary."""
+    """A directory without readable results."""
 
 
-def read_summary(directory: Path | str) -> pl.DataFrame:
-    """The summary of a result set: DIR/summary.parquet, or DIR/results/summary.parquet."""
-    directory = Path(directory)
-    for candidate in (directory / "summary.parquet", directory / "results" / "summary.parquet"):
-        if candidate.exists():
-            summary = pl.read_parquet(candidate)
-            missing = [c for c in [*KEY, *COMPARED] if c not in summary.columns]
-            if missing:
-                raise ResultSetError(f"{candidate}: lacks the columns {', '.join(missing)}")
-            return summary
+@dataclass(frozen=True)
+class ResultSet:
+    path: Path
+    runs: pl.DataFrame  # one row per cell (runtime x tier x repeat)
+    metas: list[dict[str, Any]]
+
+
+def _results_dir(directory: Path) -> Path:
+    for candidate in (directory, directory / "results"):
+        if (candidate / "runs.parquet").exists() or (candidate / "runs.csv").exists():
+            return candidate
     raise ResultSetError(
-        f"{directory}: no summary.parquet here or in {directory / 'results'}; "
+        f"{directory}: no runs.parquet or runs.csv here or in {directory / 'results'}; "
         "run the aggregate stage (snakemake) for that result set first."
     )
 
 
-def _sd(summary: pl.DataFrame, metric: str) -> pl.Expr:
-    column = f"{metric}_sd"
-    return pl.col(column) if column in summary.columns else pl.lit(None, dtype=pl.Float64)
+def read_result_set(directory: Path | str) -> ResultSet:
+    """The per-repeat rows (runs.parquet, else runs.csv) and the cells' meta files."""
+    directory = Path(directory)
+    results = _results_dir(directory)
+    parquet, csv = results / "runs.parquet", results / "runs.csv"
+    runs = pl.read_parquet(parquet) if parquet.exists() else pl.read_csv(csv)
+    missing = [c for c in [*KEY, *COMPARED] if c not in runs.columns]
+    if missing:
+        raise ResultSetError(f"{results}: its runs table lacks the columns {', '.join(missing)}")
+    metas = [json.loads(p.read_text()) for p in sorted((results / "meta").glob("*.json"))]
+    if not metas:
+        raise ResultSetError(
+            f"{results}: no meta/*.json beside the tables, so what was measured cannot be "
+            "checked; copy the cells' meta files with the tables."
+        )
+    return ResultSet(results, runs, metas)
 
 
-def compare_summaries(
+def _conditions(metas: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """What shaped the measurements, each as the set of values seen in the set."""
+    found: dict[str, set[str]] = {}
+
+    def note(key: str, value: object) -> None:
+        found.setdefault(key, set()).add(
+            value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        )
+
+    for meta in metas:
+        profile = meta.get("profile") or {}
+        note("load profile", profile.get("name"))
+        note("load stages", profile.get("stages"))
+        note("warm-up (s)", profile.get("warmup_s"))
+        k6 = meta.get("k6") or {}
+        note("k6 script", k6.get("script_sha256") or Path(str(k6.get("script"))).name)
+        requested = (meta.get("limits") or {}).get("requested") or {}
+        note(
+            f"tier {meta.get('tier')} limits",
+            {"cpus": requested.get("cpus"), "memory_bytes": requested.get("memory_bytes")},
+        )
+        host = meta.get("host") or {}
+        note("host cores", host.get("cores"))
+        note("host CPU model", host.get("cpu_model"))
+        note("tierbench version", meta.get("tierbench_version"))
+    return found
+
+
+def condition_differences(baseline: ResultSet, candidate: ResultSet) -> list[str]:
+    """Plain descriptions of every condition that differs between the two sets."""
+    base, cand = _conditions(baseline.metas), _conditions(candidate.metas)
+    lines = []
+    for key in sorted(set(base) & set(cand)):
+        if base[key] != cand[key]:
+            lines.append(
+                f"{key}: baseline {', '.join(sorted(base[key]))}; "
+                f"candidate {', '.join(sorted(cand[key]))}"
+            )
+    return lines
+
+
+def _per_cell(runs: pl.DataFrame) -> pl.DataFrame:
+    return runs.group_by(KEY, maintain_order=True).agg(
+        pl.len().alias("n"),
+        *(pl.col(m).mean().alias(m) for m in COMPARED),
+        *(pl.col(m).std(ddof=1).alias(f"{m}_sd") for m in COMPARED),
+    )
+
+
+def _judge(
+    metric: str, base: dict, cand: dict, settings: CompareSettings
+) -> dict[str, Any]:
+    higher_is_better = COMPARED[metric]
+    b, c = base.get(metric), cand.get(metric)
+    out: dict[str, Any] = {f"{metric}_{k}": None for k in (
+        "change", "difference", "se", "low", "high", "p")}
+    out[f"{metric}_regression"] = False
+    if b is None:
+        out[f"{metric}_verdict"] = "only in candidate"
+        return out
+    if c is None:
+        out[f"{metric}_verdict"] = "only in baseline"
+        return out
+    out[f"{metric}_change"] = c / b - 1 if b else None
+    result = welch(
+        b, base.get(f"{metric}_sd") or 0.0, base["n"],
+        c, cand.get(f"{metric}_sd") or 0.0, cand["n"], settings.confidence,
+    )
+    if result is None:
+        out[f"{metric}_difference"] = c - b
+        out[f"{metric}_verdict"] = "cannot judge: one run on a side"
+        return out
+    out |= {
+        f"{metric}_difference": result.difference,
+        f"{metric}_se": result.standard_error,
+        f"{metric}_low": result.low,
+        f"{metric}_high": result.high,
+        f"{metric}_p": result.p_value,
+    }
+    if result.low <= 0.0 <= result.high:
+        verdict = "no significant change"
+    else:
+        better = result.difference > 0 if higher_is_better else result.difference < 0
+        verdict = "faster" if better else "slower"
+    out[f"{metric}_verdict"] = verdict
+    change = out[f"{metric}_change"]
+    out[f"{metric}_regression"] = bool(
+        verdict == "slower" and change is not None and abs(change) >= settings.fail_above
+    )
+    return out
+
+
+def compare_runs(
     baseline: pl.DataFrame, candidate: pl.DataFrame, settings: CompareSettings
 ) -> pl.DataFrame:
-    """One row per runtime x tier in either set: values, relative change and verdicts."""
-    def side(summary: pl.DataFrame, suffix: str) -> pl.DataFrame:
-        return summary.select(
-            *KEY,
-            *(pl.col(m).alias(f"{m}_{suffix}") for m in COMPARED),
-            *(_sd(summary, m).alias(f"{m}_sd_{suffix}") for m in COMPARED),
+    """One row per runtime x tier in either set: means, spread, difference, standard
+    error, confidence interval, p-value and verdict per metric."""
+    base = {tuple(r[k] for k in KEY): r for r in _per_cell(baseline).iter_rows(named=True)}
+    cand = {tuple(r[k] for k in KEY): r for r in _per_cell(candidate).iter_rows(named=True)}
+    rows = []
+    for key in [*base, *(k for k in cand if k not in base)]:
+        b, c = base.get(key, {"n": 0}), cand.get(key, {"n": 0})
+        row: dict[str, Any] = dict(zip(KEY, key, strict=True))
+        row["n_base"], row["n_cand"] = b["n"], c["n"]
+        for metric in COMPARED:
+            row[f"{metric}_base"], row[f"{metric}_cand"] = b.get(metric), c.get(metric)
+            row[f"{metric}_sd_base"] = b.get(f"{metric}_sd")
+            row[f"{metric}_sd_cand"] = c.get(f"{metric}_sd")
+            row |= _judge(metric, b, c, settings)
+        verdicts = [row[f"{m}_verdict"] for m in COMPARED]
+        row["verdict"] = next(
+            (v for v in ("slower", "faster") if v in verdicts), verdicts[0]
         )
-
-    joined = side(baseline, "base").join(
-        side(candidate, "cand"), on=KEY, how="full", coalesce=True, maintain_order="left"
-    )
-    columns = []
-    for metric, higher_is_better in COMPARED.items():
-        base, cand = pl.col(f"{metric}_base"), pl.col(f"{metric}_cand")
-        change = cand / base - 1
-        combined_sd = (
-            pl.col(f"{metric}_sd_base").pow(2) + pl.col(f"{metric}_sd_cand").pow(2)
-        ).sqrt()
-        noise = pl.coalesce(2 * combined_sd / base, pl.lit(settings.noise))
-        better = change > 0 if higher_is_better else change < 0
-        verdict = (
-            pl.when(base.is_null()).then(pl.lit("only in candidate"))
-            .when(cand.is_null()).then(pl.lit("only in baseline"))
-            .when(change.abs() <= noise).then(pl.lit("within noise"))
-            .when(better).then(pl.lit("faster"))
-            .otherwise(pl.lit("slower"))
-        )
-        regression = (verdict == "slower") & (change.abs() > settings.fail_above)
-        columns += [
-            change.alias(f"{metric}_change"),
-            noise.alias(f"{metric}_noise"),
-            verdict.alias(f"{metric}_verdict"),
-            regression.alias(f"{metric}_regression"),
-        ]
-    compared = joined.with_columns(columns)
-    verdicts = [pl.col(f"{m}_verdict") for m in COMPARED]
-    overall = (
-        pl.when(pl.any_horizontal(v == "slower" for v in verdicts)).then(pl.lit("slower"))
-        .when(pl.any_horizontal(v == "faster" for v in verdicts)).then(pl.lit("faster"))
-        .otherwise(verdicts[0])
-    )
-    return compared.with_columns(
-        verdict=overall,
-        regression=pl.any_horizontal(pl.col(f"{m}_regression") for m in COMPARED).fill_null(
-            False
-        ),
-    )
+        row["regression"] = any(row[f"{m}_regression"] for m in COMPARED)
+        rows.append(row)
+    return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def _value(value: float | None, sd: float | None, digits: int) -> str:
+def _mean(value: float | None, sd: float | None, n: int, digits: int) -> str:
     if value is None:
         return "–"
-    if sd is None or math.isnan(sd):
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} ± {sd:.{digits}f}"
+    spread = "" if sd is None or math.isnan(sd) else f" ± {sd:.{digits}f}"
+    return f"{value:.{digits}f}{spread} (n={n})"
 
 
-def comparison_markdown(comparison: pl.DataFrame, settings: CompareSettings) -> str:
-    header = ["runtime", "tier"]
+def _difference(row: dict[str, Any], metric: str, digits: int) -> str:
+    difference = row[f"{metric}_difference"]
+    if difference is None:
+        return "–"
+    se = row[f"{metric}_se"]
+    text = f"{difference:+.{digits}f}"
+    return text if se is None else f"{text} ± {se:.{digits}f}"
+
+
+def _interval(row: dict[str, Any], metric: str, digits: int) -> str:
+    low, high = row[f"{metric}_low"], row[f"{metric}_high"]
+    return "–" if low is None else f"{low:+.{digits}f} … {high:+.{digits}f}"
+
+
+def comparison_markdown(
+    comparison: pl.DataFrame, settings: CompareSettings, differences: list[str]
+) -> str:
+    confidence = f"{settings.confidence:.0%}"
+    lines = ["# Comparison", ""]
+    if differences:
+        lines += [
+            "**The two sets were measured under different conditions**; compared anyway "
+            "(`--allow-different`):",
+            "",
+            *(f"- {text}" for text in differences),
+            "",
+        ]
+    lines += [
+        f"Each figure is the mean over a cell's repeats ± their standard deviation. The "
+        f"difference is candidate − baseline ± its standard error; the interval is its "
+        f"{confidence} confidence interval (Welch's t). A change is called faster or "
+        "slower only when that interval excludes zero; a slowdown of at least "
+        f"{settings.fail_above:.0%} of the baseline is a regression.",
+        "",
+    ]
     for metric in COMPARED:
-        header += [f"{metric} baseline", f"{metric} candidate", f"{metric} change"]
-    header.append("verdict")
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    for row in comparison.iter_rows(named=True):
-        cells = [row["runtime"], row["tier"]]
-        for metric in COMPARED:
-            digits = 1 if metric == "rps" else 2
+        digits = 1 if metric == "rps" else 2
+        lines += [
+            f"## {LABELS[metric]}",
+            "",
+            f"| runtime | tier | baseline | candidate | difference ± SE | {confidence} interval "
+            "| change | p | verdict |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in comparison.iter_rows(named=True):
             change = row[f"{metric}_change"]
-            cells += [
-                _value(row[f"{metric}_base"], row[f"{metric}_sd_base"], digits),
-                _value(row[f"{metric}_cand"], row[f"{metric}_sd_cand"], digits),
-                "–" if change is None else
-                f"{change:+.1%} ({row[f'{metric}_verdict']}, noise ±{row[f'{metric}_noise']:.1%})",
-            ]
-        cells.append(row["verdict"] + (" — REGRESSION" if row["regression"] else ""))
-        lines.append("| " + " | ".join(cells) + " |")
+            p = row[f"{metric}_p"]
+            verdict = row[f"{metric}_verdict"]
+            if row[f"{metric}_regression"]:
+                verdict += " — REGRESSION"
+            lines.append(
+                "| " + " | ".join([
+                    row["runtime"], row["tier"],
+                    _mean(row[f"{metric}_base"], row[f"{metric}_sd_base"], row["n_base"], digits),
+                    _mean(row[f"{metric}_cand"], row[f"{metric}_sd_cand"], row["n_cand"], digits),
+                    _difference(row, metric, digits),
+                    _interval(row, metric, digits),
+                    "–" if change is None else f"{change:+.1%}",
+                    "–" if p is None else f"{p:.3f}",
+                    verdict,
+                ]) + " |"
+            )
+        lines.append("")
     regressions = comparison.filter(pl.col("regression"))
-    lines.append("")
+    unjudged = comparison.filter(
+        pl.any_horizontal(pl.col(f"{m}_verdict").str.starts_with("cannot") for m in COMPARED)
+    )
     if regressions.height:
         lines.append(
-            f"{regressions.height} cell(s) slower by more than {settings.fail_above:.0%} "
-            "beyond the noise: "
+            f"{regressions.height} cell(s) slower beyond the {confidence} confidence interval "
+            f"and by at least {settings.fail_above:.0%}: "
             + ", ".join(f"{r} at {t}" for r, t in regressions.select(KEY).iter_rows())
             + "."
         )
     else:
-        lines.append(f"No regression beyond {settings.fail_above:.0%}.")
+        lines.append(f"No regression at {confidence} confidence.")
+    if unjudged.height:
+        lines.append(
+            f"{unjudged.height} cell(s) ran once on a side, so no spread tells noise from "
+            "change there: run both sets with `repeats` of 2 or more to judge them."
+        )
     return "\n".join(lines) + "\n"

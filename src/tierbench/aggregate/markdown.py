@@ -77,7 +77,9 @@ def summary_table(summary: pl.DataFrame) -> list[str]:
 def summary_markdown(summary: pl.DataFrame, warnings: list[str]) -> str:
     repeats = int(summary["repeats"].max())
     spread_note = (
-        f"Figures are means ± standard deviation over {repeats} repeats."
+        f"Every figure is the mean of the {repeats} repeats' own values (each repeat's "
+        "percentiles from its own requests) ± their sample standard deviation; "
+        "steps.csv instead pools the requests of all repeats."
         if repeats > 1
         else "One run per cell: set `repeats` above 1 to see the spread."
     )

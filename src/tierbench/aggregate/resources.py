@@ -21,6 +21,12 @@ RESOURCE_CSV_SCHEMA = pl.Schema(
         "oom_kills": pl.Int64,
         "restarts": pl.Int64,
         "source": pl.String,
+        "cpu_usage_total_s": pl.Float64,
+        "nr_periods_total": pl.Int64,
+        "nr_throttled_total": pl.Int64,
+        "throttled_total_s": pl.Float64,
+        "k6_cpu_cores": pl.Float64,
+        "support_cpu_cores": pl.Float64,
     }
 )
 
@@ -31,10 +37,58 @@ SUMMARY_COLUMNS = [
 
 
 def scan_resources(path: Path | str) -> pl.LazyFrame:
-    """The samples with `timestamp` as a UTC datetime (ns)."""
-    return pl.scan_csv(path, schema=RESOURCE_CSV_SCHEMA).with_columns(
-        pl.col("timestamp").str.to_datetime(time_unit="ns", time_zone="UTC")
+    """The samples with `timestamp` as a UTC datetime (ns). Files written before a column
+    existed read as if that column were empty."""
+    with open(path) as handle:
+        header = handle.readline().strip().split(",")
+    present = pl.Schema({name: RESOURCE_CSV_SCHEMA[name] for name in header})
+    missing = [name for name in RESOURCE_CSV_SCHEMA if name not in present]
+    return (
+        pl.scan_csv(path, schema=present)
+        .with_columns(pl.lit(None, dtype=RESOURCE_CSV_SCHEMA[name]).alias(name) for name in missing)
+        .select(list(RESOURCE_CSV_SCHEMA))
+        .with_columns(pl.col("timestamp").str.to_datetime(time_unit="ns", time_zone="UTC"))
     )
+
+
+def _at(points: list[tuple[datetime, float]], instant: datetime) -> float | None:
+    """A cumulative counter at `instant`, linearly between the samples around it."""
+    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
+        if t0 <= instant <= t1:
+            if t1 == t0:
+                return v0
+            return v0 + (v1 - v0) * (instant - t0) / (t1 - t0)
+    return None
+
+
+def kernel_window_figures(samples: pl.DataFrame, start: datetime, end: datetime) -> dict:
+    """CPU and throttling over [start, end] from the kernel's cumulative counters (exact
+    up to the interpolation between two samples at each edge), or {} where the samples
+    hold no counters, do not bracket the window, or the counters restarted inside it."""
+    window_s = (end - start).total_seconds()
+    figures: dict = {}
+    for column, name in (
+        ("cpu_usage_total_s", "cpu"),
+        ("nr_periods_total", "periods"),
+        ("nr_throttled_total", "throttled"),
+    ):
+        points = [
+            (t, float(v))
+            for t, v in samples.select("timestamp", column).iter_rows()
+            if v is not None
+        ]
+        if any(b[1] < a[1] for a, b in zip(points, points[1:], strict=False)):
+            return {}
+        at_start, at_end = _at(points, start), _at(points, end)
+        if at_start is None or at_end is None:
+            if name == "cpu":
+                return {}
+            continue
+        figures[name] = at_end - at_start
+    result = {"cpu_mean_cores": figures["cpu"] / window_s if window_s > 0 else None}
+    if figures.get("periods"):
+        result["throttled_share"] = figures["throttled"] / figures["periods"]
+    return result
 
 
 def throttled_share() -> pl.Expr:

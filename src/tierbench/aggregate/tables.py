@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from tierbench.aggregate.resources import (
+    kernel_window_figures,
     resource_summary,
     resource_timeline,
     scan_resources,
@@ -29,7 +30,7 @@ SUMMARY_METRICS = [
     "requests", "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
     "error_rate", "iterations_per_s", "checks_pass_rate", "cpu_mean_cores", "cpu_peak_cores",
     "cpu_mean_pct", "cpu_peak_pct", "throttled_share", "memory_peak_bytes", "memory_peak_pct",
-    "oom_kills", "rps_per_cpu", "rps_per_gb",
+    "oom_kills", "rps_per_cpu", "rps_per_gb", "memory_peak_kernel_bytes", "load_side_share",
 ]
 IDENTITY = ["runtime", "tier", "tier_order", "cpus", "memory_bytes"]
 
@@ -63,6 +64,7 @@ class MeasuredCell:
     window_start: datetime
     window_end: datetime
     load_start: datetime
+    window_s: float  # on k6's clock where the meta has it, else end - start
 
     @property
     def name(self) -> str:
@@ -96,7 +98,8 @@ def read_cell(files: CellFiles) -> MeasuredCell:
         ) from error
     if end <= start:
         raise CellError(f"cell {files.name}: {files.meta} has a window that ends before it starts")
-    return MeasuredCell(files, meta, start, end, load_start)
+    window_s = window.get("duration_s") or (end - start).total_seconds()
+    return MeasuredCell(files, meta, start, end, load_start, float(window_s))
 
 
 def _limit(meta: dict[str, Any], key: str) -> float | None:
@@ -126,16 +129,27 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
             f"{cell.window_end.isoformat()} in {cell.files.requests}; the run was empty or "
             "its window is wrong. Rerun the cell."
         )
-    window_s = (cell.window_end - cell.window_start).total_seconds()
+    window_s = cell.window_s
     cpus = _limit(meta, "cpus")
     memory_bytes = _limit(meta, "memory_bytes")
     rps = k6_row["requests"] / window_s
-    k6_meta = meta.get("k6") or {}
-    k6_cores = (
-        k6_meta["cpu_s"] / k6_meta["wall_s"]
-        if k6_meta.get("cpu_s") is not None and k6_meta.get("wall_s")
-        else None
+    kernel = kernel_window_figures(
+        resources_lf.collect(), cell.window_start, cell.window_end
     )
+    if "cpu_mean_cores" in kernel and cpus:
+        resource_row["cpu_mean_cores"] = kernel["cpu_mean_cores"]
+        resource_row["cpu_mean_pct"] = 100.0 * kernel["cpu_mean_cores"] / cpus
+    if "throttled_share" in kernel:
+        resource_row["throttled_share"] = kernel["throttled_share"]
+    load_side = meta.get("load_side") or {}
+    k6_meta = meta.get("k6") or {}
+    if load_side.get("k6_cpu_cores") is not None:
+        k6_cores = load_side["k6_cpu_cores"]
+    elif k6_meta.get("cpu_s") is not None and k6_meta.get("wall_s"):
+        k6_cores = k6_meta["cpu_s"] / k6_meta["wall_s"]
+    else:
+        k6_cores = None
+    resources_meta = meta.get("resources") or {}
     row = {
         "cell": cell.name,
         "runtime": meta["runtime"],
@@ -156,6 +170,9 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
         "rps_per_cpu": rps / cpus if cpus else None,
         "rps_per_gb": rps / (memory_bytes / GB) if memory_bytes else None,
         "k6_cpu_cores": k6_cores,
+        "load_side_share": load_side.get("share_of_given"),
+        "memory_peak_kernel_bytes": resources_meta.get("memory_peak_kernel_bytes"),
+        "resources_source": resources_meta.get("source"),
         "contended": bool(meta.get("contended", False)),
         "limits_verified": bool((meta.get("limits") or {}).get("verified", False)),
     }
@@ -177,8 +194,9 @@ RUNS_SCHEMA = pl.Schema({
     "cpu_peak_pct": pl.Float64, "throttled_share": pl.Float64,
     "memory_peak_bytes": pl.Float64, "memory_peak_pct": pl.Float64, "oom_kills": pl.Int64,
     "restarts": pl.Int64, "rps_per_cpu": pl.Float64, "rps_per_gb": pl.Float64,
-    "k6_cpu_cores": pl.Float64, "contended": pl.Boolean, "limits_verified": pl.Boolean,
-    "warnings": pl.String,
+    "k6_cpu_cores": pl.Float64, "load_side_share": pl.Float64,
+    "memory_peak_kernel_bytes": pl.Float64, "resources_source": pl.String,
+    "contended": pl.Boolean, "limits_verified": pl.Boolean, "warnings": pl.String,
 })
 
 RUNS_ORDER = [
@@ -187,7 +205,8 @@ RUNS_ORDER = [
     "error_rate", "iterations_per_s", "checks_pass_rate", "dropped_iterations", "vus_peak",
     "cpu_mean_cores", "cpu_peak_cores", "cpu_mean_pct", "cpu_peak_pct", "throttled_share",
     "memory_peak_bytes", "memory_peak_pct", "oom_kills", "restarts", "rps_per_cpu",
-    "rps_per_gb", "k6_cpu_cores", "contended", "limits_verified", "warnings",
+    "rps_per_gb", "k6_cpu_cores", "load_side_share", "memory_peak_kernel_bytes",
+    "resources_source", "contended", "limits_verified", "warnings",
 ]
 
 
@@ -200,8 +219,22 @@ def runs_frame(cells: Sequence[MeasuredCell], limits: Thresholds) -> pl.DataFram
     )
 
 
+def repeats_statistic(repeats: pl.Expr, pooled: bool) -> pl.Expr:
+    """The `statistic` column: what every figure of the row is."""
+    one = pl.lit("one run")
+    if pooled:
+        return pl.when(repeats > 1).then(
+            pl.format("pooled requests of {} repeats", repeats)
+        ).otherwise(one)
+    return pl.when(repeats > 1).then(
+        pl.format("mean of {} repeats' own values; *_sd their sample sd", repeats)
+    ).otherwise(one)
+
+
 def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
-    """One row per runtime x tier: means over repeats, then *_sd and *_cv if repeated."""
+    """One row per runtime x tier. Every figure is the mean of the repeats' own values
+    (each repeat's percentiles from its own requests), then *_sd and *_cv if repeated;
+    the `statistic` column says so row by row."""
     metric_means = [pl.col(m).mean().alias(m) for m in SUMMARY_METRICS]
     grouped = runs.group_by(IDENTITY, maintain_order=True).agg(
         pl.len().alias("repeats"),
@@ -221,19 +254,21 @@ def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
             [pl.col("warnings"), pl.Series("spread", spread)], separator=WARNING_SEPARATOR,
             ignore_nulls=True,
         ).str.strip_chars(" |").alias("warnings"),
+        repeats_statistic(pl.col("repeats"), pooled=False).alias("statistic"),
     )
-    columns = [*IDENTITY[:3], "cpus", "memory_bytes", "repeats", *SUMMARY_METRICS,
-               "contended", "warnings"]
+    columns = [*IDENTITY[:3], "cpus", "memory_bytes", "repeats", "statistic",
+               *SUMMARY_METRICS, "contended", "warnings"]
     if summary["repeats"].max() > 1:
         columns += [f"{m}_{kind}" for m in SUMMARY_METRICS for kind in ("sd", "cv")]
     return summary.select(columns)
 
 
 def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
-    """Latency per k6 `name` tag, per runtime x tier, pooled over repeats."""
+    """Latency per k6 `name` tag, per runtime x tier, over the requests of every repeat
+    pooled (a step has few requests per repeat); the `statistic` column says so."""
     frames = []
     for cell in cells:
-        window_s = (cell.window_end - cell.window_start).total_seconds()
+        window_s = cell.window_s
         frames.append(
             scan_requests(cell.files.requests)
             .filter(in_window(cell.window_start, cell.window_end))
@@ -248,12 +283,12 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
     windows = (
         pl.DataFrame(
             [(c.meta["runtime"], c.meta["tier"],
-              (c.window_end - c.window_start).total_seconds()) for c in cells],
+              c.window_s) for c in cells],
             schema={"runtime": pl.String, "tier": pl.String, "window_s": pl.Float64},
             orient="row",
         )
         .group_by("runtime", "tier")
-        .agg(pl.col("window_s").sum())
+        .agg(pl.col("window_s").sum(), pl.len().alias("repeats"))
         .lazy()
     )
     pooled = pl.concat(frames, how="vertical").drop("window_s")
@@ -261,9 +296,12 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
         pooled.group_by("runtime", "tier", "tier_order", "name", "method")
         .agg(*trend_exprs(), pl.col("failed").mean().alias("error_rate"))
         .join(windows, on=["runtime", "tier"])
-        .with_columns(rps=pl.col("requests") / pl.col("window_s"))
-        .select("runtime", "tier", "tier_order", "name", "method", "requests", "rps",
-                "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+        .with_columns(
+            rps=pl.col("requests") / pl.col("window_s"),
+            statistic=repeats_statistic(pl.col("repeats"), pooled=True),
+        )
+        .select("runtime", "tier", "tier_order", "name", "method", "statistic", "requests",
+                "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
                 "error_rate")
         .sort("tier_order", "tier", "runtime", "name", nulls_last=True)
         .collect()

@@ -75,6 +75,7 @@ class RunFacts:
     date: str | None
     versions: dict[str, str]
     contended: bool
+    load_side_saturated: tuple[str, ...] = ()  # cells whose load side was saturated
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,11 @@ def _run_facts(metas: list[dict]) -> RunFacts:
         if isinstance(versions, dict)
         else {},
         contended=any(bool(meta.get("contended")) for meta in metas),
+        load_side_saturated=tuple(
+            str(meta.get("cell"))
+            for meta in metas
+            if isinstance(meta.get("load_side"), dict) and meta["load_side"].get("saturated")
+        ),
     )
 
 

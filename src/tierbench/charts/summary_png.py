@@ -54,6 +54,12 @@ def footer_text(data: ChartData) -> str:
             "At some tiers the runtime shared CPUs with the load generator (the host "
             "has too few cores): treat those figures as lower bounds."
         )
+    if facts.load_side_saturated:
+        lines.append(
+            "⚠ The load side (k6 and the support services) was saturated in "
+            + ", ".join(facts.load_side_saturated)
+            + ": those figures may be capped by the host, not the runtime."
+        )
     return "<br>".join(lines)
 
 

@@ -90,9 +90,16 @@ def table_figure(data: ChartData, width: int, height: int) -> dict:
         if part
     )
     annotations = banner("Results by tier", subtitle, font_size)
+    saturated = (
+        f"<br>⚠ load side saturated in {', '.join(facts.load_side_saturated)}: "
+        "figures may be capped by the host"
+        if facts.load_side_saturated
+        else ""
+    )
     annotations.append(
         {
-            "text": "★ most throughput   ◆ lowest p95 latency   (means over the measured window)",
+            "text": "★ most throughput   ◆ lowest p95 latency   (means over the measured window)"
+            + saturated,
             "x": 0.5,
             "y": 0.04,
             "xref": "paper",

@@ -1,5 +1,5 @@
-"""`tierbench compare BASELINE_DIR CANDIDATE_DIR`: per-cell changes, non-zero exit on a
-regression so it can gate CI."""
+"""`tierbench compare BASELINE_DIR CANDIDATE_DIR`: per-cell differences with their
+standard error and confidence; non-zero exit on a regression so it can gate CI."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 from tierbench.aggregate.compare import (
     CompareSettings,
     ResultSetError,
-    compare_summaries,
+    compare_runs,
     comparison_markdown,
-    read_summary,
+    condition_differences,
+    read_result_set,
 )
 from tierbench.files import write_frame, write_text
 
@@ -30,21 +31,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="compare two result sets; exit 1 on a regression",
         description=(
-            "Compare rps, p95 and p99 of every runtime x tier between two results/ "
-            "directories. A change is 'within noise' unless it exceeds twice the combined "
-            "standard deviation of the repeats (or --noise without repeats). Exits 1 when "
-            "a cell got slower by more than --fail-above beyond the noise."
+            "Compare req/s, p95 and p99 of every runtime x tier between two result sets "
+            "(results/ directories, or copies of their tables and meta/). The sets must "
+            "have been measured under the same conditions (profile, k6 script, tier limits, "
+            "host, tierbench version), else the comparison is refused. Each difference of "
+            "the means over repeats comes with its standard error and a confidence "
+            "interval (Welch's t). Exits 1 when a cell got slower beyond that confidence "
+            "and by at least --fail-above."
         ),
     )
     parser.add_argument("baseline", type=Path, metavar="BASELINE_DIR")
     parser.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR")
     parser.add_argument(
-        "--fail-above", type=_share, default=CompareSettings.fail_above, metavar="SHARE",
-        help="slowdown counted as a regression, e.g. 10%% or 0.1 (default: 10%%)",
+        "--confidence", type=_share, default=CompareSettings.confidence, metavar="SHARE",
+        help="confidence of each interval, e.g. 95%% or 0.99 (default: 95%%)",
     )
     parser.add_argument(
-        "--noise", type=_share, default=CompareSettings.noise, metavar="SHARE",
-        help="change treated as noise when there are no repeats (default: 5%%)",
+        "--fail-above", type=_share, default=CompareSettings.fail_above, metavar="SHARE",
+        help="smallest significant slowdown that is a regression (default: 5%%)",
+    )
+    parser.add_argument(
+        "--allow-different", action="store_true",
+        help="compare sets measured under different conditions; the differences head the report",
     )
     parser.add_argument(
         "--out", type=Path, default=None, metavar="DIR",
@@ -54,14 +62,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = CompareSettings(noise=args.noise, fail_above=args.fail_above)
+    settings = CompareSettings(confidence=args.confidence, fail_above=args.fail_above)
     try:
-        baseline, candidate = read_summary(args.baseline), read_summary(args.candidate)
+        baseline, candidate = read_result_set(args.baseline), read_result_set(args.candidate)
     except ResultSetError as error:
         print(f"tierbench compare: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    comparison = compare_summaries(baseline, candidate, settings)
-    markdown = comparison_markdown(comparison, settings)
+    differences = condition_differences(baseline, candidate)
+    if differences and not args.allow_different:
+        print(
+            "tierbench compare: error: the two sets were measured under different "
+            "conditions, so their figures do not compare:\n"
+            + "\n".join(f"  - {text}" for text in differences)
+            + "\nMeasure both the same way, or pass --allow-different to compare anyway.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    comparison = compare_runs(baseline.runs, candidate.runs, settings)
+    markdown = comparison_markdown(comparison, settings, differences)
     out = args.out or args.candidate
     write_text(markdown, out / "compare.md")
     write_frame(comparison, out / "compare.csv")

@@ -37,10 +37,25 @@ class LimitError(ValueError):
     """A CPU or memory limit that cannot be applied."""
 
 
+# Kubernetes applies CPU in millicores (1m) and Docker refuses less than 0.01 CPU.
+CPU_RESOLUTION = 0.001
+MIN_CPUS = 0.01
+
+
 @dataclass(frozen=True)
 class Limits:
+    """A tier's limits, as a pod's: CPUs and memory."""
+
     cpus: float
     memory_bytes: int
+
+    @property
+    def nano_cpus(self) -> int:
+        return round(self.cpus * 1e9)
+
+    @property
+    def millicores(self) -> int:
+        return round(self.cpus * 1000)
 
     def as_dict(self) -> dict[str, float | int]:
         return {"cpus": self.cpus, "memory_bytes": self.memory_bytes}
@@ -69,7 +84,7 @@ def parse_memory(value: object) -> int:
 
 
 def parse_cpus(value: object) -> float:
-    """CPUs of a limit, a positive number such as 0.25 or 2."""
+    """CPUs of a limit: a number of at least 0.01, in whole millicores (0.25, 2, 1.125)."""
     if isinstance(value, bool):
         raise LimitError(f"cpus {value!r} is not a number: write it like 0.25 or 2")
     try:
@@ -78,41 +93,103 @@ def parse_cpus(value: object) -> float:
         raise LimitError(f"cpus {value!r} is not a number: write it like 0.25 or 2") from None
     if not math.isfinite(cpus) or cpus <= 0:
         raise LimitError(f"cpus {value!r} must be a number greater than 0, like 0.25 or 2")
-    # Docker applies CPUs in units of 1e-9 (NanoCpus); finer requests cannot be honoured.
-    if abs(round(cpus * 1e9) - cpus * 1e9) > 1e-3:
-        raise LimitError(f"cpus {value!r} is finer than Docker can apply (9 decimal places)")
+    if cpus < MIN_CPUS:
+        raise LimitError(f"cpus {value!r} is below 0.01, the smallest CPU limit Docker applies")
+    millicores = cpus / CPU_RESOLUTION
+    if abs(millicores - round(millicores)) > 1e-6:
+        raise LimitError(
+            f"cpus {value!r} is finer than a CPU limit can be applied: Kubernetes and the "
+            "kernel's CFS quota work in millicores, so write at most three decimals "
+            f"(e.g. {round(cpus, 3):g})"
+        )
     return cpus
+
+
+def format_cpus(cpus: float) -> str:
+    """CPUs written exactly (three decimals at most, no trailing zeros): 0.25, 2, 1.125."""
+    return f"{cpus:.3f}".rstrip("0").rstrip(".")
 
 
 def parse_limits(cpus: object, memory: object) -> Limits:
     return Limits(cpus=parse_cpus(cpus), memory_bytes=parse_memory(memory))
 
 
-def limits_from_inspect(host_config: dict) -> Limits:
-    """The limits Docker applied, from `docker inspect`'s HostConfig (NanoCpus, Memory).
+def parse_cpuset(text: str | None) -> frozenset[int]:
+    """CPU ids in a cpuset string such as `0-2,5`; empty for "every CPU"."""
+    cpus: set[int] = set()
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return frozenset(cpus)
 
-    Compose may express CPUs as a CFS quota instead of NanoCpus; both are read.
+
+@dataclass(frozen=True)
+class LimitSet:
+    """Every limit that shapes a measurement, as requested or as read back.
+
+    `memswap_bytes` equal to `memory_bytes` means no swap (as a pod); None means no swap
+    limit at all. `cpuset` is the CPUs the runtime may run on ("" for every CPU).
     """
-    nano_cpus = host_config.get("NanoCpus") or 0
-    if nano_cpus:
-        cpus = nano_cpus / 1e9
-    elif host_config.get("CpuQuota") and host_config.get("CpuPeriod"):
-        cpus = host_config["CpuQuota"] / host_config["CpuPeriod"]
-    else:
-        cpus = 0.0
-    return Limits(cpus=cpus, memory_bytes=int(host_config.get("Memory") or 0))
+
+    cpus: float
+    memory_bytes: int
+    memswap_bytes: int | None
+    cpuset: str
+
+    @classmethod
+    def for_tier(cls, limits: Limits, cpuset: str) -> LimitSet:
+        return cls(limits.cpus, limits.memory_bytes, limits.memory_bytes, cpuset)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.cpus, self.memory_bytes)
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        return {
+            "cpus": self.cpus,
+            "memory_bytes": self.memory_bytes,
+            "memswap_bytes": self.memswap_bytes,
+            "cpuset": self.cpuset,
+        }
 
 
-def limit_mismatches(requested: Limits, applied: Limits) -> list[str]:
-    """Plain descriptions of every way the applied limits differ from the requested ones."""
-    problems = []
-    if abs(applied.cpus - requested.cpus) > 1e-9:
-        shown = f"{applied.cpus:g}" if applied.cpus else "no CPU limit"
-        problems.append(f"cpus: requested {requested.cpus:g}, Docker applied {shown}")
+def limit_differences(requested: LimitSet, applied: LimitSet, by: str) -> list[tuple[str, str]]:
+    """(key, plain description) for every limit `by` applied otherwise than requested."""
+    found = []
+    if round(applied.cpus * 1e9) != round(requested.cpus * 1e9):
+        shown = f"{applied.cpus:.9g}" if applied.cpus else "no CPU limit"
+        found.append(("cpus", f"cpus: requested {requested.cpus:g}, {by} applied {shown}"))
     if applied.memory_bytes != requested.memory_bytes:
         shown = f"{applied.memory_bytes} bytes" if applied.memory_bytes else "no memory limit"
-        problems.append(f"memory: requested {requested.memory_bytes} bytes, Docker applied {shown}")
-    return problems
+        found.append(
+            ("memory", f"memory: requested {requested.memory_bytes} bytes, {by} applied {shown}")
+        )
+    if applied.memswap_bytes != requested.memswap_bytes:
+        def swap(value: int | None) -> str:
+            return "no swap limit" if value is None else f"{value} bytes"
+
+        found.append(
+            (
+                "memswap",
+                f"memswap: requested {swap(requested.memswap_bytes)} (memory and swap "
+                f"together; equal to memory means no swap, as a pod), {by} applied "
+                f"{swap(applied.memswap_bytes)}",
+            )
+        )
+    if parse_cpuset(applied.cpuset) != parse_cpuset(requested.cpuset):
+        def cpus(text: str) -> str:
+            return f"CPUs {text}" if text else "every CPU"
+
+        found.append(
+            (
+                "cpuset",
+                f"cpuset: requested {cpus(requested.cpuset)}, {by} applied {cpus(applied.cpuset)}",
+            )
+        )
+    return found
 
 
 def format_bytes(size: float) -> str:

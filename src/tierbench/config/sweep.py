@@ -13,7 +13,12 @@ import jsonschema
 import yaml
 
 from tierbench.config.limits import LimitError, Limits, parse_limits
-from tierbench.load.docker.compose import ComposeFileError, compose_config
+from tierbench.load.docker.compose import (
+    ComposeFileError,
+    compose_config,
+    compose_exact_cpus_near,
+    compose_nano_cpus,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULTS = {
@@ -21,6 +26,7 @@ DEFAULTS = {
     "support_services": [],
     "repeats": 1,
     "cpu_pinning": "auto",
+    "backend": "docker",
     "health_timeout": 60,
     "warmup": None,
     "keep_k6_json": True,
@@ -84,6 +90,7 @@ class Sweep:
     repeats: int
     cpu_pinning: str
     health_timeout_s: float
+    backend: str = "docker"
     cells: list[Cell] = field(default_factory=list)
 
     @property
@@ -113,6 +120,18 @@ class Sweep:
     def cell_config_hash(self, cell: Cell) -> str:
         text = json.dumps(self.cell_config(cell), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_compose_applies_exactly(tier: str, cpus: float) -> None:
+    """Docker Compose holds CPUs as a 32-bit float: refuse a value it would apply off."""
+    if compose_nano_cpus(cpus) == round(cpus * 1e9):
+        return
+    near = " or ".join(f"{value:g}" for value in compose_exact_cpus_near(cpus))
+    raise ConfigError(
+        f"config key tiers.{tier}.cpus: {cpus:g} cannot be applied exactly: Docker Compose "
+        f"turns it into {compose_nano_cpus(cpus)} NanoCpus instead of {round(cpus * 1e9)} "
+        f"(it holds CPUs as a 32-bit float). Use a nearby value it applies exactly: {near}"
+    )
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
@@ -159,6 +178,8 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
             tiers[name] = Tier(name, order, parse_limits(tier["cpus"], tier["memory"]))
         except LimitError as error:
             raise ConfigError(f"config key tiers.{name}: {error}") from None
+        if config["backend"] == "docker":
+            check_compose_applies_exactly(name, tiers[name].limits.cpus)
 
     if config["profile"] not in config["profiles"]:
         raise ConfigError(
@@ -234,6 +255,7 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
         warmup_s=float(warmup),
         repeats=config["repeats"],
         cpu_pinning=config["cpu_pinning"],
+        backend=config["backend"],
         health_timeout_s=float(config["health_timeout"]),
         cells=cells,
     )

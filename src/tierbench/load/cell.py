@@ -1,13 +1,14 @@
 """One cell of the sweep: one runtime under one tier's limits, loaded by k6, measured.
 
+The procedure is written once against `tierbench.load.backend.Backend`: start the support
+services, place the runtime, wait until ready, verify the limits, sample, load, tear down.
 Outputs are written under temporary names and renamed only when the whole cell finished,
-so an interrupted or failed cell never leaves a file that looks finished. The runtime's
-container is removed on every path.
+so an interrupted or failed cell never leaves a file that looks finished. The runtime is
+removed on every path.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -15,27 +16,16 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from tierbench import __version__
-from tierbench.config.limits import format_bytes, limit_mismatches
+from tierbench.config.limits import LimitSet, format_bytes
 from tierbench.config.sweep import Cell, Sweep
-from tierbench.files import OutputSet
-from tierbench.load.docker.compose import compose_version, docker_client
-from tierbench.load.docker.containers import (
-    ContainerError,
-    RuntimeContainer,
-    ServiceEndpoint,
-    limits_override,
-    wait_for_http,
-    write_override,
-)
-from tierbench.load.docker.sampler import COLUMNS, ResourceSampler
-from tierbench.load.host import cpuset, host_facts, plan_cpus
-from tierbench.load.k6 import k6_version, run_k6
-
-
-class LimitsNotApplied(ContainerError):
-    """Docker applied other limits than the tier asked for."""
+from tierbench.files import OutputSet, file_sha256
+from tierbench.load.backend import Backend, LimitCheck, LimitsNotApplied, LoadRequest, Placement
+from tierbench.load.host import CpuPlan, cpuset, plan_cpus
+from tierbench.load.k6 import K6Run
+from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
 
 
 @dataclass(frozen=True)
@@ -70,17 +60,9 @@ def git_revision(directory: Path) -> str | None:
     return revision + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def write_resources_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in COLUMNS})
-
-
 def load_warnings(oom_kills: int, restarts: int, thresholds_failed: bool) -> list[str]:
     """What went wrong during the load itself; the aggregate step adds the rest
-    (contention, saturation, spread) from the meta."""
+    (contention, spread) from the meta."""
     warnings = []
     if oom_kills:
         warnings.append(
@@ -95,148 +77,107 @@ def load_warnings(oom_kills: int, restarts: int, thresholds_failed: bool) -> lis
     return warnings
 
 
-def run_cell(
-    sweep: Sweep,
-    cell: Cell,
-    outputs: CellOutputs,
-    log: Path,
-    override_dir: Path,
-    project_dir: Path = Path("."),
-) -> dict:
-    """Run one cell end to end and write its outputs; returns its meta."""
+def placement_for(sweep: Sweep, cell: Cell) -> Placement:
     tier = sweep.tiers[cell.tier]
-    endpoint = sweep.runtimes[cell.runtime]
     plan = plan_cpus(
         tier.limits.cpus, [t.limits.cpus for t in sweep.tiers.values()], sweep.cpu_pinning
     )
-    support_names = sweep.support_service_names
-    override = write_override(
-        override_dir / f"{cell.name}.override.yaml",
-        limits_override(
-            endpoint.service,
-            tier.limits,
-            cpuset(plan.runtime_cpus),
-            support_names,
-            cpuset(plan.support_cpus),
-        ),
+    return Placement(
+        cell=cell,
+        runtime=sweep.runtimes[cell.runtime],
+        requested=LimitSet.for_tier(tier.limits, cpuset(plan.runtime_cpus)),
+        cpus=plan,
     )
+
+
+def _verify_limits(backend: Backend, placement: Placement) -> LimitCheck:
+    check = backend.check_limits()
+    if not check.verified:
+        raise LimitsNotApplied(
+            f"{placement.cell.name}: the runtime {placement.runtime.service} does not run under "
+            f"tier {placement.cell.tier}'s limits ({check.source}): "
+            + "; ".join(check.problems),
+            check,
+        )
+    return check
+
+
+def _load_side_cores(plan: CpuPlan, host_cores: int) -> tuple[int, bool]:
+    """The cores the load side was given, and whether it shares them with the runtime."""
+    if plan.enabled:
+        return len(set(plan.load_generator_cpus) | set(plan.support_cpus)), False
+    return host_cores, True
+
+
+def run_cell(
+    sweep: Sweep,
+    cell: Cell,
+    backend: Backend,
+    outputs: CellOutputs,
+    log: Path,
+    project_dir: Path = Path("."),
+) -> dict:
+    """Run one cell end to end and write its outputs; returns its meta."""
+    placement = placement_for(sweep, cell)
     files = outputs.output_set()
     files.prepare()
     log.parent.mkdir(parents=True, exist_ok=True)
-    say(log, f"{cell.name}: {plan.reason}")
+    say(log, f"{cell.name}: {placement.cpus.reason}")
 
-    runtime = RuntimeContainer(sweep.compose_file, override, sweep.project, endpoint)
     timings: dict[str, float] = {}
     try:
-        runtime.start_support(sweep.support)
-        for entry in sweep.support:
-            if isinstance(entry, ServiceEndpoint):
-                wait_for_http(
-                    entry.base_url + entry.health_path,
-                    sweep.health_timeout_s,
-                    f"support service {entry.service}",
-                )
-
+        backend.start_support(sweep.health_timeout_s)
         started = time.monotonic()
-        container = runtime.recreate_with_limits()
+        backend.place(placement)
         timings["recreate"] = time.monotonic() - started
-        timings["health"] = runtime.wait_until_healthy(sweep.health_timeout_s)
+        timings["health"] = backend.wait_ready(sweep.health_timeout_s)
         started = time.monotonic()
-        applied = runtime.applied_limits()
+        check = _verify_limits(backend, placement)
         timings["limits_check"] = time.monotonic() - started
-        problems = limit_mismatches(tier.limits, applied)
-        if problems:
-            raise LimitsNotApplied(
-                f"{cell.name}: Docker did not apply tier {cell.tier}'s limits to service "
-                f"{endpoint.service}: {'; '.join(problems)}. Check that the Compose file does "
-                "not set its own limits (cpus, mem_limit, deploy.resources) for this service."
-            )
         say(
             log,
-            f"{cell.name}: {endpoint.service} healthy in {timings['health']:.2f} s, limits "
-            f"verified ({applied.cpus:g} CPUs, {format_bytes(applied.memory_bytes)})",
+            f"{cell.name}: {placement.runtime.service} healthy in {timings['health']:.2f} s, "
+            f"limits verified ({check.applied.cpus:g} CPUs, "
+            f"{format_bytes(check.applied.memory_bytes)}, no swap"
+            + (f", CPUs {check.applied.cpuset}" if check.applied.cpuset else "")
+            + ")",
         )
-
-        sampler = ResourceSampler(container.id, container.state.pid, applied)
+        sampler = backend.sampler()
         sampler.start()
         try:
-            k6 = run_k6(
-                sweep.k6_script,
-                sweep.stages,
-                endpoint.base_url,
-                files.partial(outputs.k6_json),
-                files.partial(outputs.k6_summary),
-                log,
-                cpus=plan.load_generator_cpus,
+            k6 = backend.run_load(
+                LoadRequest(
+                    script=sweep.k6_script,
+                    base_url=placement.runtime.base_url,
+                    out_json=files.partial(outputs.k6_json),
+                    summary_json=files.partial(outputs.k6_summary),
+                    log=log,
+                    stages=sweep.stages,
+                ),
+                sampler,
             )
         finally:
             rows = sampler.stop()
-        container.reload()
-        exit_status = container.state.status
-        oom_killed = bool(container.state.oom_killed)
-        image = {"id": container.image, "name": container.config.image}
+        state = backend.runtime_state()
     except BaseException:
         files.discard()
         raise
     finally:
         started = time.monotonic()
-        runtime.remove()
+        backend.teardown()
         timings["teardown"] = time.monotonic() - started
 
-    oom_kills = max(sampler.oom_kills, int(oom_killed))
-    window_start = k6.started_at + timedelta(seconds=sweep.warmup_s)
-    meta = {
-        "tierbench_version": __version__,
-        "cell": cell.name,
-        "runtime": cell.runtime,
-        "tier": cell.tier,
-        "repeat": cell.repeat,
-        "service": endpoint.service,
-        "port": endpoint.port,
-        "tier_order": tier.order,
-        "profile": {
-            "name": sweep.profile_name,
-            "stages": sweep.stages,
-            "warmup_s": sweep.warmup_s,
-            "duration_s": sweep.load_duration_s,
-        },
-        "limits": {
-            "requested": tier.limits.as_dict(),
-            "applied": applied.as_dict(),
-            "verified": True,
-        },
-        "window": {
-            "start": window_start.isoformat(),
-            "end": k6.ended_at.isoformat(),
-            "load_start": k6.started_at.isoformat(),
-            "load_end": k6.ended_at.isoformat(),
-            "warmup_s": sweep.warmup_s,
-            "duration_s": (k6.ended_at - window_start).total_seconds(),
-        },
-        "pinning": plan.as_dict(),
-        "contended": plan.contended,
-        "k6": {
-            "exit_code": k6.exit_code,
-            "script": str(sweep.k6_script),
-            "thresholds_failed": k6.thresholds_failed,
-            "cpu_s": k6.cpu_s,
-            "wall_s": k6.wall_s,
-        },
-        "resources": {
-            "source": sampler.source,
-            "samples": len(rows),
-            "oom_kills": oom_kills,
-            "restarts": sampler.events.restarts,
-            "exit_status": exit_status,
-        },
-        "image": image,
-        "versions": versions(),
-        "host": host_facts(),
-        "git_revision": git_revision(project_dir),
-        "config_hash": sweep.cell_config_hash(cell),
-        "orchestration_s": timings,
-        "warnings": load_warnings(oom_kills, sampler.events.restarts, k6.thresholds_failed),
-    }
+    facts = backend.facts()
+    meta = cell_meta(sweep, cell, placement, check, k6, sampler.summary(), state, facts)
+    meta["versions"] = {"tierbench": __version__, **backend.versions()}
+    meta["git_revision"] = git_revision(project_dir)
+    meta["orchestration_s"] = timings
+    cores_given, shared = _load_side_cores(placement.cpus, facts["cores"])
+    window_start, window_end = _window(k6, sweep.warmup_s)
+    meta["load_side"] = load_side_usage(rows, window_start, window_end, cores_given, shared)
+    saturated = load_side_warning(meta["load_side"])
+    if saturated:
+        meta["warnings"].append(saturated)
     for warning in meta["warnings"]:
         say(log, f"{cell.name}: warning: {warning}")
 
@@ -246,15 +187,69 @@ def run_cell(
     return meta
 
 
-_VERSIONS: dict[str, str] = {}
+def _window(k6: K6Run, warmup_s: float):
+    """The measured window on k6's clock: from the load's start plus the warm-up to its
+    end. The start is the instant tierbench resumed k6 (just before k6's clock started),
+    the end k6's acknowledgement of that plus k6's own run duration (just after its clock
+    stopped), so no request of the run falls outside."""
+    return k6.started_at + timedelta(seconds=warmup_s), k6.ended_at
 
 
-def versions() -> dict[str, str]:
-    if not _VERSIONS:
-        _VERSIONS.update(
-            tierbench=__version__,
-            k6=k6_version(),
-            docker=docker_client().version().server.version,
-            compose=compose_version().removeprefix("Docker Compose version "),
-        )
-    return dict(_VERSIONS)
+def cell_meta(
+    sweep: Sweep,
+    cell: Cell,
+    placement: Placement,
+    check: LimitCheck,
+    k6: K6Run,
+    resources: dict[str, Any],
+    state: Any,
+    facts: dict[str, Any],
+) -> dict[str, Any]:
+    """What was run, under which limits, over which window, with which result."""
+    tier = sweep.tiers[cell.tier]
+    window_start, window_end = _window(k6, sweep.warmup_s)
+    oom_kills = max(resources["oom_kills"], int(state.oom_killed))
+    return {
+        "tierbench_version": __version__,
+        "cell": cell.name,
+        "runtime": cell.runtime,
+        "tier": cell.tier,
+        "repeat": cell.repeat,
+        "service": placement.runtime.service,
+        "port": placement.runtime.port,
+        "tier_order": tier.order,
+        "backend": sweep.backend,
+        "profile": {
+            "name": sweep.profile_name,
+            "stages": sweep.stages,
+            "warmup_s": sweep.warmup_s,
+            "duration_s": sweep.load_duration_s,
+        },
+        "limits": check.as_meta(),
+        "window": {
+            "start": window_start.isoformat(),
+            "end": window_end.isoformat(),
+            "load_start": k6.started_at.isoformat(),
+            "load_end": window_end.isoformat(),
+            "warmup_s": sweep.warmup_s,
+            "duration_s": k6.duration_s - sweep.warmup_s,
+            "load_duration_s": k6.duration_s,
+            "clock": k6.duration_source,
+        },
+        "pinning": placement.cpus.as_dict(),
+        "contended": placement.cpus.contended,
+        "k6": {
+            "exit_code": k6.exit_code,
+            "script": str(sweep.k6_script),
+            "script_sha256": file_sha256(sweep.k6_script),
+            "thresholds_failed": k6.thresholds_failed,
+            "cpu_s": k6.cpu_s,
+            "wall_s": k6.wall_s,
+            "run_s": k6.duration_s,
+        },
+        "resources": {**resources, "oom_kills": oom_kills, "exit_status": state.status},
+        "image": state.image,
+        "host": facts,
+        "config_hash": sweep.cell_config_hash(cell),
+        "warnings": load_warnings(oom_kills, resources["restarts"], k6.thresholds_failed),
+    }

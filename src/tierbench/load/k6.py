@@ -1,20 +1,37 @@
-"""Run k6 with a profile's stages against one runtime, pinned to the load generator's CPUs."""
+"""Run k6 against one runtime, with k6's own clock for the load's start and length.
+
+k6 is started paused (`--paused`, its REST API on a loopback port of its own): it compiles
+the script and initialises its VUs, then waits. Once it reports "paused before run",
+tierbench resumes it and notes the instant: k6 starts its test-run clock right then.
+The run's length is k6's own (`http_reqs` count / rate in its summary, which is exactly
+k6's test-run duration), so every rate tierbench reports divides by the same seconds as
+k6's summary, and start-up, init and the summary's own writing stay out of the window.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # k6's exit codes that still mean "the load ran to its end".
 EXIT_OK = 0
 EXIT_THRESHOLDS_FAILED = 99
+# k6's execution status "paused before run" (lib.ExecutionStatusPausedBeforeRun).
+PAUSED_BEFORE_RUN = 4
+# Counters whose count / rate gives k6's test-run duration, in order of preference.
+DURATION_COUNTERS = ("http_reqs", "iterations", "data_sent")
 
 
 class K6Error(RuntimeError):
@@ -24,14 +41,21 @@ class K6Error(RuntimeError):
 @dataclass(frozen=True)
 class K6Run:
     exit_code: int
-    started_at: datetime
-    ended_at: datetime
-    wall_s: float
-    cpu_s: float
+    started_at: datetime  # tierbench asked k6 to start (just before k6's clock starts)
+    resumed_at: datetime  # k6 answered the request (just after its clock started)
+    duration_s: float  # k6's own test-run duration
+    duration_source: str
+    wall_s: float  # the k6 process, from spawn to exit
+    cpu_s: float  # the k6 process's user + system CPU time
 
     @property
     def thresholds_failed(self) -> bool:
         return self.exit_code == EXIT_THRESHOLDS_FAILED
+
+    @property
+    def ended_at(self) -> datetime:
+        """The latest instant k6's run can have ended at."""
+        return self.resumed_at + timedelta(seconds=self.duration_s)
 
 
 def k6_binary() -> str:
@@ -50,20 +74,23 @@ def k6_version() -> str:
     return output.split()[1] if len(output.split()) > 1 else output.strip()
 
 
-def stage_flags(stages: list[dict]) -> list[str]:
+def stage_flags(stages: list[dict] | None) -> list[str]:
     flags = []
-    for stage in stages:
+    for stage in stages or []:
         flags += ["--stage", f"{stage['duration']}:{stage['target']}"]
     return flags
 
 
-def k6_command(script: Path, stages: list[dict], out_json: Path, summary_json: Path) -> list[str]:
+def k6_arguments(
+    script: Path, stages: list[dict] | None, out_json: Path | str, summary_json: Path | str
+) -> list[str]:
+    """`k6 run` arguments for one load, without the binary and the API address."""
     return [
-        k6_binary(),
         "run",
         "--quiet",
         "--no-color",
         "--no-usage-report",
+        "--paused",
         *stage_flags(stages),
         "--out",
         f"json={out_json}",
@@ -80,56 +107,178 @@ def k6_error_lines(log_text: str, limit: int = 15) -> str:
     return "\n".join((errors or lines)[-limit:])
 
 
+def run_duration(summary: dict) -> tuple[float, str] | None:
+    """k6's test-run duration from its summary export: a counter's count over its rate
+    (k6 computes every counter's rate over exactly that duration)."""
+    metrics = summary.get("metrics") or {}
+    for name in DURATION_COUNTERS:
+        counter = metrics.get(name) or {}
+        count, rate = counter.get("count"), counter.get("rate")
+        if count and rate:
+            return count / rate, f"k6 summary: {name} count / rate"
+    return None
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class K6Api:
+    """k6's REST API on a loopback port: status, resume, live metrics."""
+
+    def __init__(self, port: int):
+        self.base = f"http://127.0.0.1:{port}/v1"
+
+    def _call(self, path: str, method: str = "GET", body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return json.loads(response.read())
+
+    def status(self) -> int | None:
+        try:
+            return self._call("/status")["data"]["attributes"]["status"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def resume(self) -> None:
+        self._call(
+            "/status",
+            "PATCH",
+            {"data": {"type": "status", "id": "default", "attributes": {"paused": False}}},
+        )
+
+    def metric(self, name: str) -> dict | None:
+        """A metric's live sample (count and rate, or avg and percentiles), or None."""
+        try:
+            return self._call(f"/metrics/{name}")["data"]["attributes"]["sample"]
+        except (OSError, ValueError, KeyError, urllib.error.HTTPError):
+            return None
+
+
 def run_k6(
     script: Path,
-    stages: list[dict],
+    stages: list[dict] | None,
     base_url: str,
     out_json: Path,
     summary_json: Path,
     log_file: Path,
     cpus: tuple[int, ...] = (),
     extra_env: dict[str, str] | None = None,
+    on_spawn: Callable[[int], None] = lambda pid: None,
+    on_start: Callable[[], None] = lambda: None,
+    on_tick: Callable[[K6Api, float], None] = lambda api, elapsed: None,
+    init_timeout_s: float = 300,
 ) -> K6Run:
     """Run k6 to its end; K6Error with k6's message when the script could not run.
 
-    Ctrl-C or SIGTERM stops k6 before the exception goes on, so no load outlives the job.
+    `on_spawn(pid)` is called once k6 runs, `on_start()` just before it is resumed (so a
+    sampler can take a sample at the load's first instant), `on_tick(api, elapsed)` about
+    every 0.2 s while it loads. Ctrl-C or SIGTERM stops k6 before the exception goes on,
+    so no load outlives the job.
     """
     env = os.environ | {"BASE_URL": base_url, "K6_NO_USAGE_REPORT": "true"} | (extra_env or {})
-    command = k6_command(script, stages, out_json, summary_json)
+    port = free_loopback_port()
+    command = [k6_binary(), *k6_arguments(script, stages, out_json, summary_json)]
+    command[2:2] = ["--address", f"127.0.0.1:{port}"]
+    api = K6Api(port)
 
     def pin() -> None:
         if cpus:
             os.sched_setaffinity(0, cpus)
 
-    started_at = datetime.now(UTC)
-    started = time.monotonic()
+    spawned = time.monotonic()
     with open(log_file, "ab") as log:
         log.write(("$ " + " ".join(command) + "\n").encode())
         log.flush()
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=pin
         )
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        except BaseException:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            raise
-        process.returncode = os.waitstatus_to_exitcode(status)
-    run = K6Run(
-        exit_code=process.returncode,
-        started_at=started_at,
-        ended_at=datetime.now(UTC),
-        wall_s=time.monotonic() - started,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-    )
-    if run.exit_code not in (EXIT_OK, EXIT_THRESHOLDS_FAILED):
+    try:
+        on_spawn(process.pid)
+        _wait_until_paused(process, api, init_timeout_s, log_file, script)
+        on_start()
+        started_at = datetime.now(UTC)
+        started = time.monotonic()
+        api.resume()
+        resumed_at = datetime.now(UTC)
+        status, usage = _wait_for_exit(process, api, started, on_tick)
+    except BaseException:
+        _stop(process)
+        raise
+    exit_code = os.waitstatus_to_exitcode(status)
+    ended = time.monotonic()
+    if exit_code not in (EXIT_OK, EXIT_THRESHOLDS_FAILED):
         raise K6Error(
-            f"k6 exited with code {run.exit_code} running {script}; its message:\n"
+            f"k6 exited with code {exit_code} running {script}; its message:\n"
             + k6_error_lines(log_file.read_text(errors="replace"))
         )
-    return run
+    duration = run_duration(_read_summary(summary_json))
+    if duration is None:
+        duration = (ended - started, "process wall time from resume to exit (k6 counted nothing)")
+    return K6Run(
+        exit_code=exit_code,
+        started_at=started_at,
+        resumed_at=resumed_at,
+        duration_s=duration[0],
+        duration_source=duration[1],
+        wall_s=ended - spawned,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+    )
+
+
+def _read_summary(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _wait_until_paused(
+    process: subprocess.Popen, api: K6Api, timeout_s: float, log_file: Path, script: Path
+) -> None:
+    """Until k6 initialised its VUs and waits to be resumed; K6Error if it exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise K6Error(
+                f"k6 exited with code {process.returncode} before the load started, running "
+                f"{script}; its message:\n" + k6_error_lines(log_file.read_text(errors="replace"))
+            )
+        status = api.status()
+        if status is not None and status >= PAUSED_BEFORE_RUN:
+            return
+        time.sleep(0.02)
+    raise K6Error(f"k6 did not finish initialising {script} within {timeout_s:g} s")
+
+
+def _wait_for_exit(
+    process: subprocess.Popen,
+    api: K6Api,
+    started: float,
+    on_tick: Callable[[K6Api, float], None],
+) -> tuple[int, os.struct_rusage]:
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return status, usage
+        on_tick(api, time.monotonic() - started)
+        time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,13 +1,24 @@
 """A small HTTP service for the workflow's tests: answers, allocates memory on request,
-or stays unhealthy, as its environment says."""
+stays unhealthy, or burns a core, as its environment says."""
 
 import json
 import os
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 HEALTHY = os.environ.get("HEALTHY", "1") == "1"
 HELD = []
+
+
+def burn():
+    """Spin on one core for as long as the service runs (BURN=1)."""
+    while True:
+        pass
+
+
+if os.environ.get("BURN") == "1":
+    threading.Thread(target=burn, daemon=True).start()
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -141,11 +141,110 @@ def _join(mount: tuple[str, str], path: str) -> Path:
 
 
 @dataclass(frozen=True)
+class CgroupLimits:
+    """The limits the kernel enforces on one cgroup."""
+
+    memory_bytes: int | None
+    cpu_quota_us: int | None  # None: no CPU limit
+    cpu_period_us: int | None
+
+
+def limits_from_v1(memory_limit: str, cfs_quota: str, cfs_period: str) -> CgroupLimits:
+    quota = int(cfs_quota.split()[0])
+    return CgroupLimits(
+        memory_bytes=parse_limit(memory_limit),
+        cpu_quota_us=None if quota < 0 else quota,
+        cpu_period_us=int(cfs_period.split()[0]),
+    )
+
+
+def limits_from_v2(memory_max: str, cpu_max: str) -> CgroupLimits:
+    quota, _, period = cpu_max.strip().partition(" ")
+    return CgroupLimits(
+        memory_bytes=parse_limit(memory_max),
+        cpu_quota_us=None if quota == "max" else int(quota),
+        cpu_period_us=int(period) if period else None,
+    )
+
+
+def expected_cfs_quota_us(nano_cpus: int, period_us: int) -> int:
+    """The CFS quota Docker writes for NanoCpus (integer microseconds per period)."""
+    return nano_cpus * period_us // 1_000_000_000
+
+
+@dataclass(frozen=True)
 class CgroupFiles:
     """Where one container's counters live."""
 
     version: int
     directories: dict[str, Path]  # controller → directory (v2: "" → directory)
+    pid: int = 0
+
+    def identity_problem(
+        self, container_id: str, memory_bytes: int, nano_cpus: int
+    ) -> str | None:
+        """Why these files may not be the container's, or None when they are proven to be:
+        the container's id in every cgroup path, and the kernel's limits equal to the
+        limits Docker reports for it."""
+        for directory in self.directories.values():
+            if container_id not in str(directory):
+                return (
+                    f"the cgroup of PID {self.pid} is {directory}, which does not name "
+                    f"container {container_id[:12]} (a remote engine, or another PID "
+                    "namespace)"
+                )
+        try:
+            limits = self.read_limits()
+        except (OSError, ValueError, IndexError) as error:
+            return f"the cgroup limits of PID {self.pid} cannot be read ({error})"
+        if limits.memory_bytes != memory_bytes:
+            return (
+                f"the cgroup of PID {self.pid} has memory limit {limits.memory_bytes}, not "
+                f"the {memory_bytes} bytes applied to container {container_id[:12]}"
+            )
+        if nano_cpus and limits.cpu_period_us:
+            expected = expected_cfs_quota_us(nano_cpus, limits.cpu_period_us)
+            if limits.cpu_quota_us != expected:
+                return (
+                    f"the cgroup of PID {self.pid} has CPU quota {limits.cpu_quota_us} us per "
+                    f"{limits.cpu_period_us} us, not the {expected} us of the container's "
+                    f"{nano_cpus / 1e9:g} CPUs"
+                )
+        return None
+
+    def read_limits(self) -> CgroupLimits:
+        if self.version == 2:
+            directory = self.directories[""]
+            return limits_from_v2(
+                (directory / "memory.max").read_text(), (directory / "cpu.max").read_text()
+            )
+        return limits_from_v1(
+            (self.directories["memory"] / "memory.limit_in_bytes").read_text(),
+            (self.directories["cpu"] / "cpu.cfs_quota_us").read_text(),
+            (self.directories["cpu"] / "cpu.cfs_period_us").read_text(),
+        )
+
+    def _peak_file(self) -> Path:
+        if self.version == 2:
+            return self.directories[""] / "memory.peak"
+        return self.directories["memory"] / "memory.max_usage_in_bytes"
+
+    def reset_memory_peak(self) -> bool:
+        """Start the kernel's memory peak afresh (cgroup v1, and v2 kernels >= 6.12);
+        False where the kernel keeps the peak since the cgroup was made."""
+        try:
+            self._peak_file().write_text("0\n")
+        except OSError:
+            return False
+        return True
+
+    def memory_peak_bytes(self) -> int | None:
+        """The kernel's own memory peak (usage, page cache included), or None where this
+        kernel keeps none (cgroup v2 before 5.19)."""
+        try:
+            return int(self._peak_file().read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def read(self) -> Counters:
         """Read the counters now; OSError when the cgroup is gone (container stopped)."""
@@ -175,9 +274,9 @@ def locate_cgroup(pid: int, proc: Path = Path("/proc")) -> CgroupFiles | None:
         return None
     if all(c in paths and c in mounts for c in V1_FILES):
         directories = {c: _join(mounts[c], paths[c]) for c in V1_FILES}
-        files = CgroupFiles(1, directories)
+        files = CgroupFiles(1, directories, pid)
     elif "" in paths and "" in mounts:
-        files = CgroupFiles(2, {"": _join(mounts[""], paths[""])})
+        files = CgroupFiles(2, {"": _join(mounts[""], paths[""])}, pid)
     else:
         return None
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import struct
 import subprocess
 from pathlib import Path
 
@@ -112,3 +113,33 @@ def compose_config(compose_file: Path, project: str) -> dict:
             f"{compose_file} cannot be read by Docker Compose:\n{result.stderr.strip()}"
         )
     return json.loads(result.stdout)
+
+
+def compose_nano_cpus(cpus: float) -> int:
+    """The NanoCpus Docker Compose v2 applies for `deploy.resources.limits.cpus: CPUS`.
+
+    Compose holds the value as a 32-bit float and multiplies in 32 bits, so some innocent
+    values (0.13, 0.52, 1.05) reach the engine slightly off (129999992 NanoCpus for 0.13).
+    This reproduces that arithmetic, checked against Compose v2.40's own results. (The
+    product of two 32-bit floats is exact in 64 bits, so rounding it once to 32 bits is
+    the 32-bit multiplication.)
+    """
+    return int(_float32(_float32(cpus) * _float32(1e9)))
+
+
+def _float32(value: float) -> float:
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def compose_exact_cpus_near(cpus: float, steps: int = 200) -> list[float]:
+    """The nearest CPU values in millicores below and above `cpus` that Compose applies
+    exactly, for error messages."""
+    millicores = round(cpus * 1000)
+    found = []
+    for direction in (-1, 1):
+        for step in range(1, steps):
+            candidate = (millicores + direction * step) / 1000
+            if candidate >= 0.01 and compose_nano_cpus(candidate) == round(candidate * 1e9):
+                found.append(candidate)
+                break
+    return found

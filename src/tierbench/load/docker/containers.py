@@ -8,49 +8,87 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import yaml
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
 
-from tierbench.config.limits import Limits, limits_from_inspect
+from tierbench.config.limits import LimitSet, format_cpus
 from tierbench.config.sweep import ServiceEndpoint
 from tierbench.files import write_text
+from tierbench.load.backend import BackendError
 from tierbench.load.docker.compose import compose_client
 
 
-class ContainerError(RuntimeError):
+class ContainerError(BackendError):
     """The runtime's container could not be brought to a state fit for a load."""
+
+
+# Limits a Compose file may set on a service that tierbench's override would otherwise
+# replace. Where the user's file sets one, the override leaves it, and the limit check
+# reports the difference by name instead of overwriting the user's setting unseen.
+USER_SET_LIMITS = ("memswap_limit", "cpuset")
 
 
 def limits_override(
     service: str,
-    limits: Limits,
-    runtime_cpuset: str,
+    requested: LimitSet,
+    user_set: Iterable[str],
     support_services: list[str],
     support_cpuset: str,
 ) -> dict:
     """A Compose override that gives `service` the tier's limits, as a pod's limits.
 
     memswap_limit equals the memory limit, so the runtime cannot swap (pods do not).
+    CPUs are written exactly, in millicores at most (the config refuses finer values).
     """
+    kept = set(user_set)
     runtime: dict = {
         "deploy": {
             "resources": {
-                "limits": {"cpus": f"{limits.cpus:g}", "memory": str(limits.memory_bytes)}
+                "limits": {
+                    "cpus": format_cpus(requested.cpus),
+                    "memory": str(requested.memory_bytes),
+                }
             }
         },
-        "memswap_limit": str(limits.memory_bytes),
     }
-    if runtime_cpuset:
-        runtime["cpuset"] = runtime_cpuset
+    if "memswap_limit" not in kept and requested.memswap_bytes is not None:
+        runtime["memswap_limit"] = str(requested.memswap_bytes)
+    if "cpuset" not in kept and requested.cpuset:
+        runtime["cpuset"] = requested.cpuset
     services = {service: runtime}
     for name in support_services:
         if support_cpuset:
             services[name] = {"cpuset": support_cpuset}
     return {"services": services}
+
+
+def limits_from_inspect(host_config: dict) -> LimitSet:
+    """The limits Docker applied, from `docker inspect`'s HostConfig.
+
+    Compose may express CPUs as a CFS quota instead of NanoCpus; both are read. A
+    MemorySwap of 0 means "not set", which Docker turns into twice the memory; -1 means
+    unlimited swap.
+    """
+    nano_cpus = host_config.get("NanoCpus") or 0
+    if nano_cpus:
+        cpus = nano_cpus / 1e9
+    elif host_config.get("CpuQuota") and host_config.get("CpuPeriod"):
+        cpus = host_config["CpuQuota"] / host_config["CpuPeriod"]
+    else:
+        cpus = 0.0
+    memory = int(host_config.get("Memory") or 0)
+    swap = host_config.get("MemorySwap")
+    if swap in (None, -1) or (swap == 0 and not memory):
+        memswap = None
+    elif swap == 0:
+        memswap = 2 * memory
+    else:
+        memswap = int(swap)
+    return LimitSet(cpus, memory, memswap, host_config.get("CpusetCpus") or "")
 
 
 def write_override(path: Path, override: dict) -> Path:
@@ -170,13 +208,14 @@ class RuntimeContainer:
         self.container = containers[0]
         return self.container
 
-    def service_containers(self) -> list[Container]:
-        """The service's containers, by Compose's labels (much faster than `compose ps`)."""
+    def service_containers(self, service: str | None = None) -> list[Container]:
+        """A service's containers (the runtime's by default), by Compose's labels (much
+        faster than `compose ps`)."""
         return self.client.container.list(
             all=True,
             filters=[
                 ("label", f"com.docker.compose.project={self.project}"),
-                ("label", f"com.docker.compose.service={self.endpoint.service}"),
+                ("label", f"com.docker.compose.service={service or self.endpoint.service}"),
             ],
         )
 
@@ -214,7 +253,7 @@ class RuntimeContainer:
                 f"health_timeout. Its last log lines:\n{self.last_logs()}"
             ) from None
 
-    def applied_limits(self) -> Limits:
+    def applied_limits(self) -> LimitSet:
         """The limits Docker applied, read back from `docker inspect`."""
         assert self.container is not None
         self.container.reload()
@@ -225,6 +264,8 @@ class RuntimeContainer:
                 "CpuQuota": host_config.cpu_quota,
                 "CpuPeriod": host_config.cpu_period,
                 "Memory": host_config.memory,
+                "MemorySwap": host_config.memory_swap,
+                "CpusetCpus": host_config.cpuset_cpus,
             }
         )
 

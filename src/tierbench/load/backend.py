@@ -1,0 +1,157 @@
+"""The seam between one cell's procedure and the machinery that runs it.
+
+`tierbench.load.cell` reads like the procedure (start the support services, place the
+runtime under the tier's limits, wait until ready, verify the limits, sample, load, tear
+down) and talks only to a `Backend`. Docker Compose on one host is one backend
+(`tierbench.load.docker`); a Kubernetes cluster is another. Nothing above this seam
+imports a Docker or Kubernetes client.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tierbench.config.limits import LimitSet
+from tierbench.config.sweep import Cell, ServiceEndpoint
+from tierbench.load.host import CpuPlan
+from tierbench.load.k6 import K6Run
+
+
+class BackendError(RuntimeError):
+    """The machinery could not bring a cell to a state fit for a load (engine, ports,
+    images, limits): nothing was measured, and the message says what to do."""
+
+
+class LimitsNotApplied(BackendError):
+    """The runtime runs under other limits than the tier asked for."""
+
+    def __init__(self, message: str, check: LimitCheck):
+        super().__init__(message)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and under which limits one cell's runtime runs."""
+
+    cell: Cell
+    runtime: ServiceEndpoint
+    requested: LimitSet
+    cpus: CpuPlan
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """The limits asked for, the limits read back from the machinery, and every way they
+    differ; `verified` is the outcome of that comparison, nothing else."""
+
+    requested: LimitSet
+    applied: LimitSet
+    problems: tuple[str, ...]
+    source: str  # where `applied` was read, e.g. "docker inspect"
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
+
+    def as_meta(self) -> dict[str, Any]:
+        return {
+            "requested": self.requested.as_dict(),
+            "applied": self.applied.as_dict(),
+            "verified": self.verified,
+            "problems": list(self.problems),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class RuntimeState:
+    """The runtime after the load: still running, exited, OOM-killed."""
+
+    status: str
+    exit_code: int | None
+    oom_killed: bool
+    image: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """One k6 run against the placed runtime."""
+
+    script: Path
+    base_url: str
+    out_json: Path
+    summary_json: Path
+    log: Path
+    stages: list[dict] | None = None  # None: the script's own options set the load
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class Sampler(Protocol):
+    """Resource samples of the runtime and the load side while the load runs."""
+
+    source: str
+    source_reason: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> list[dict]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+class Backend(ABC):
+    """One machinery that runs cells. Every method may raise BackendError."""
+
+    name: str
+
+    @abstractmethod
+    def start_support(self, timeout_s: float) -> None:
+        """Start the support services unless they run already, and wait until ready."""
+
+    @abstractmethod
+    def place(self, placement: Placement) -> None:
+        """(Re)create the runtime under the placement's limits."""
+
+    @abstractmethod
+    def wait_ready(self, timeout_s: float) -> float:
+        """Seconds until the runtime's health path answered."""
+
+    @abstractmethod
+    def check_limits(self) -> LimitCheck:
+        """The limits the runtime runs under, read back and compared with the request."""
+
+    @abstractmethod
+    def sampler(self) -> Sampler:
+        """A sampler of the placed runtime and of the load side."""
+
+    @abstractmethod
+    def run_load(self, request: LoadRequest, sampler: Sampler) -> K6Run:
+        """Run k6 to its end against the runtime; its outputs land at the request's paths."""
+
+    @abstractmethod
+    def runtime_state(self) -> RuntimeState:
+        """The runtime's state now."""
+
+    @abstractmethod
+    def last_logs(self, lines: int = 30) -> str:
+        """The runtime's last log lines, for messages."""
+
+    @abstractmethod
+    def teardown(self) -> None:
+        """Remove the runtime; harmless when there is none. Called on every path."""
+
+    @abstractmethod
+    def stop_support(self) -> None:
+        """Stop the support services at the end of the sweep."""
+
+    @abstractmethod
+    def versions(self) -> dict[str, str]:
+        """Versions of the machinery, for the meta."""
+
+    @abstractmethod
+    def facts(self) -> dict[str, Any]:
+        """Facts about where the runtime runs (host cores, CPU model, cgroup version)."""

@@ -15,6 +15,7 @@ include: "workflow/rules/load.smk"
 include: "workflow/rules/tidy.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/charts.smk"
+include: "workflow/rules/capacity.smk"
 
 
 rule all:

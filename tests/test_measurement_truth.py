@@ -120,7 +120,7 @@ def test_a_compose_files_own_memswap_limit_fails_the_limit_check(workdir: Workdi
 def test_a_compose_files_own_cpuset_fails_the_limit_check_with_verified_false(workdir: Workdir):
     from tierbench.config.sweep import load_sweep
     from tierbench.load.backend import LimitsNotApplied
-    from tierbench.load.cell import _verify_limits, placement_for
+    from tierbench.load.cell import placement_for, verify_limits
     from tierbench.load.docker.backend import DockerBackend
 
     config = workdir.config
@@ -143,7 +143,7 @@ def test_a_compose_files_own_cpuset_fails_the_limit_check_with_verified_false(wo
         assert "cpuset: requested every CPU, Docker applied CPUs 1" in problem
         assert "sets `cpuset` for service pinned" in problem
         with pytest.raises(LimitsNotApplied, match="does not run under tier xs's limits"):
-            _verify_limits(backend, placement)
+            verify_limits(backend, placement)
     finally:
         backend.teardown()
     assert containers_of(PROJECT) == []

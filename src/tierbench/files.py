@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,7 +63,8 @@ def write_json(value: object, destination: Path | str) -> None:
 
 
 class OutputSet:
-    """Several files of one step, written under partial names and renamed together.
+    """Several files (or directories) of one step, written under partial names and renamed
+    together.
 
     `commit` renames them in the order given, so the last one (a meta file, say) appears
     only once all the others are in place; `discard` removes every partial file.
@@ -75,15 +77,23 @@ class OutputSet:
     def partial(destination: Path) -> Path:
         return destination.with_name(f".{destination.name}.partial")
 
+    def discard(self) -> None:
+        for destination in self.destinations:
+            partial = self.partial(destination)
+            if partial.is_dir():
+                shutil.rmtree(partial)
+            else:
+                partial.unlink(missing_ok=True)
+
     def prepare(self) -> None:
         for destination in self.destinations:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            self.partial(destination).unlink(missing_ok=True)
-
-    def discard(self) -> None:
-        for destination in self.destinations:
-            self.partial(destination).unlink(missing_ok=True)
+        self.discard()
 
     def commit(self) -> None:
         for destination in self.destinations:
-            os.replace(self.partial(destination), destination)
+            partial = self.partial(destination)
+            if partial.is_dir() and destination.is_dir():
+                # A directory cannot be renamed over a full one: the old goes first.
+                shutil.rmtree(destination)
+            os.replace(partial, destination)

@@ -41,6 +41,7 @@ def stack_ports(base: int) -> tuple[int, dict[str, int]]:
 MOCK_PORT, AGENT_PORTS = stack_ports(18100)
 SMALLEST_TIER = {"cpus": "0.25", "memory": "268435456"}
 TIER_M = {"cpus": "1.0", "memory": "1073741824"}
+TIER_L = {"cpus": "2.0", "memory": "2147483648"}
 # Short enough to test timeouts quickly, long enough for a cold container under 0.25 CPU.
 LLM_TIMEOUT_MS = 2000
 SESSION_MAX_TURNS = 3

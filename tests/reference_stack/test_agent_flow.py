@@ -1,6 +1,7 @@
 """A short k6 agent-flow run against each runtime in its container under tier M
 (1 CPU / 1 GB), at the seed profile's peak of 10 VUs: no request may fail, and k6's
-summary must break latency down per step."""
+summary must break latency down per step. Under tier L (2 CPUs) each runtime serves with
+two processes, and the flow still never fails: a VU's connection keeps its sessions."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from .conftest import AGENT_SERVICES, ROOT, TIER_M, Stack, running_stack, stack_ports
+from .conftest import (
+    AGENT_SERVICES,
+    ROOT,
+    TIER_L,
+    TIER_M,
+    Stack,
+    running_stack,
+    stack_ports,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -35,11 +45,15 @@ def stack_m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-@pytest.mark.parametrize("runtime", list(AGENT_SERVICES))
-def test_agent_flow_at_peak_under_tier_m(stack_m: Stack, runtime: str, tmp_path: Path) -> None:
-    summary = tmp_path / "summary.json"
+@pytest.fixture(scope="module")
+def stack_l(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack-l"), *stack_ports(18400), TIER_L) as running:
+        yield running
+
+
+def run_agent_flow(base_url: str, summary: Path) -> subprocess.CompletedProcess:
     stage_flags = [flag for stage in STAGES for flag in ("--stage", stage)]
-    completed = subprocess.run(
+    return subprocess.run(
         [
             k6_binary(),
             "run",
@@ -47,13 +61,34 @@ def test_agent_flow_at_peak_under_tier_m(stack_m: Stack, runtime: str, tmp_path:
             "--summary-export",
             str(summary),
             "-e",
-            f"BASE_URL={stack_m.agent_urls[runtime]}",
+            f"BASE_URL={base_url}",
             str(ROOT / "k6" / "agent-flow.js"),
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.parametrize("runtime", list(AGENT_SERVICES))
+def test_agent_flow_with_workers_following_the_cpu_limit(
+    stack_l: Stack, runtime: str, tmp_path: Path
+) -> None:
+    url = stack_l.agent_urls[runtime]
+    assert httpx.get(f"{url}/healthz", timeout=5).json() == {"status": "ok", "workers": 2}
+    summary = tmp_path / "summary.json"
+    completed = run_agent_flow(url, summary)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    metrics = json.loads(summary.read_text())["metrics"]
+    assert metrics["http_req_failed"]["value"] == 0
+    assert metrics["checks"]["fails"] == 0
+
+
+@pytest.mark.parametrize("runtime", list(AGENT_SERVICES))
+def test_agent_flow_at_peak_under_tier_m(stack_m: Stack, runtime: str, tmp_path: Path) -> None:
+    assert httpx.get(f"{stack_m.agent_urls[runtime]}/healthz", timeout=5).json()["workers"] == 1
+    summary = tmp_path / "summary.json"
+    completed = run_agent_flow(stack_m.agent_urls[runtime], summary)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     for step in STEPS:
         assert f"{{ name:{step} }}" in completed.stdout, f"no per-step line for {step}"

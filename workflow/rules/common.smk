@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from snakemake.exceptions import WorkflowError
 
+from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.load.docker.engine import (
     build_context_files,
@@ -25,6 +26,8 @@ if "load_slot" not in workflow.global_resources:
     workflow.register_resource("load_slot", 1)
 
 CELLS = [cell.name for cell in SWEEP.cells]
+# Capacity mode searches each runtime x tier once (no repeats).
+CAPACITY_CELLS = [cell.name for cell in SWEEP.cells if cell.repeat == 1]
 CELL_BY_NAME = {cell.name: cell for cell in SWEEP.cells}
 IMAGE_SERVICES = [endpoint.service for endpoint in SWEEP.runtimes.values()] + (
     SWEEP.support_service_names
@@ -66,6 +69,19 @@ def earlier_repeat(wildcards):
         for cell in SWEEP.cells
         if cell.repeat == repeat - 1
     ]
+
+
+def capacity_paths(pattern):
+    """One path per capacity cell."""
+    return [pattern.format(cell=cell) for cell in CAPACITY_CELLS]
+
+
+def capacity_cell_settings(wildcards):
+    """What shapes one cell's capacity search: the cell's settings and the search's."""
+    settings = CapacitySettings.from_config(SWEEP.config["capacity"])
+    return SWEEP.cell_config(CELL_BY_NAME[wildcards.cell]) | {
+        "capacity": settings.search_settings()
+    }
 
 
 def cell_settings(wildcards):

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .tools import TOOL_DEFINITIONS, run_tool
 from .tracing import TRACING_ENABLED, shutdown_tracing, start_turn_trace
+from .workers import worker_count
 
 PORT = int(os.environ.get("PORT", "8082"))
 HOST = os.environ.get("HOST", "127.0.0.1")
@@ -37,6 +38,7 @@ SESSION_MAX_TURNS = int(os.environ.get("SESSION_MAX_TURNS", "50"))
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", "65536"))
 MAX_TOOL_ROUNDS = int(os.environ.get("MAX_TOOL_ROUNDS", "3"))
 SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
+WORKERS = worker_count()
 
 
 class HttpError(Exception):
@@ -337,7 +339,7 @@ async def on_unexpected_error(_: Request, error: Exception) -> Response:
 
 @app.get("/healthz")
 async def healthz() -> Response:
-    return json_response({"status": "ok"})
+    return json_response({"status": "ok", "workers": WORKERS})
 
 
 @app.post("/v1/sessions")
@@ -375,15 +377,19 @@ async def delete_session(session_id: str) -> Response:
 def main() -> None:
     import uvicorn
 
+    # The workers share the listening socket; the kernel hands each new connection to one
+    # of them, and a connection's requests stay with it, so a client that keeps its
+    # connection (as k6 does, per VU) meets its sessions in the same worker.
+    os.environ["WORKERS"] = str(WORKERS)
     uvicorn.run(
-        app,
+        "app.main:app" if WORKERS > 1 else app,
         host=HOST,
         port=PORT,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level="warning",
-        workers=1,
+        workers=WORKERS,
     )
 
 

@@ -3,6 +3,7 @@
 
 import { TOOL_DEFINITIONS, runTool } from "./tools";
 import { shutdownTracing, startTurnTrace, tracingEnabled } from "./tracing";
+import { workerCount } from "./workers";
 
 const env = process.env;
 const PORT = Number(env.PORT ?? 8081);
@@ -17,6 +18,7 @@ const SESSION_MAX_TURNS = Number(env.SESSION_MAX_TURNS ?? 50);
 const MAX_BODY_BYTES = Number(env.MAX_BODY_BYTES ?? 65536);
 const MAX_TOOL_ROUNDS = Number(env.MAX_TOOL_ROUNDS ?? 3);
 const SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help.";
+const WORKERS = workerCount();
 
 type ChatMessage = {
   role: "user" | "assistant" | "tool";
@@ -264,7 +266,7 @@ async function route(request: Request): Promise<Response> {
 
   if (pathname === "/healthz") {
     if (method !== "GET") throw methodNotAllowed("GET");
-    return Response.json({ status: "ok" });
+    return Response.json({ status: "ok", workers: WORKERS });
   }
   if (pathname === "/v1/sessions") {
     if (method !== "POST") throw methodNotAllowed("POST");
@@ -304,9 +306,25 @@ function methodNotAllowed(allow: string): HttpError {
   return new HttpError(405, "method_not_allowed", `method not allowed; allowed: ${allow}`, { allow });
 }
 
+// The first process starts the others; every process listens on the same port
+// (SO_REUSEPORT) and the kernel spreads new connections over them. A connection's requests
+// stay with its process, so a client that keeps its connection (as k6 does, per VU) meets
+// its sessions in the same process.
+const children =
+  WORKERS > 1 && !env.AGENT_WORKER_CHILD
+    ? Array.from({ length: WORKERS - 1 }, () =>
+        Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+          env: { ...env, AGENT_WORKER_CHILD: "1" },
+          stdout: "inherit",
+          stderr: "inherit",
+        }),
+      )
+    : [];
+
 const server = Bun.serve({
   hostname: HOST,
   port: PORT,
+  reusePort: WORKERS > 1,
   // The contract's own limit (413 with a JSON error) is checked in readJsonBody.
   maxRequestBodySize: Math.max(MAX_BODY_BYTES * 4, 1024 * 1024),
   async fetch(request) {
@@ -326,12 +344,15 @@ const server = Bun.serve({
   },
 });
 
-console.log(
-  `agent-ts listening on http://${server.hostname}:${server.port} (LLM ${LLM_BASE_URL}, tracing ${tracingEnabled ? "on" : "off"})`,
-);
+if (!env.AGENT_WORKER_CHILD) {
+  console.log(
+    `agent-ts listening on http://${server.hostname}:${server.port} with ${WORKERS} process(es) (LLM ${LLM_BASE_URL}, tracing ${tracingEnabled ? "on" : "off"})`,
+  );
+}
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, async () => {
+    for (const child of children) child.kill(signal);
     server.stop();
     await shutdownTracing();
     process.exit(0);

@@ -51,6 +51,16 @@ def scan_resources(path: Path | str) -> pl.LazyFrame:
     )
 
 
+def samples_frame(rows: list[dict]) -> pl.DataFrame:
+    """Resource samples as a sampler holds them (dicts), read as their CSV would be."""
+    columns = {
+        name: [row.get(name) for row in rows] for name in RESOURCE_CSV_SCHEMA
+    }
+    return pl.DataFrame(columns, schema=RESOURCE_CSV_SCHEMA).with_columns(
+        pl.col("timestamp").str.to_datetime(time_unit="ns", time_zone="UTC")
+    )
+
+
 def _at(points: list[tuple[datetime, float]], instant: datetime) -> float | None:
     """A cumulative counter at `instant`, linearly between the samples around it."""
     for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):

@@ -32,6 +32,7 @@ DEFAULTS = {
     "keep_k6_json": True,
     "thresholds": {},
     "charts": {},
+    "capacity": {},
 }
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}

@@ -95,6 +95,7 @@ class Sampler(Protocol):
 
     source: str
     source_reason: str
+    rows: list[dict]  # the samples so far, in tierbench.load.samples.COLUMNS
 
     def start(self) -> None: ...
 
@@ -119,6 +120,11 @@ class Backend(ABC):
     @abstractmethod
     def wait_ready(self, timeout_s: float) -> float:
         """Seconds until the runtime's health path answered."""
+
+    def health_report(self) -> dict[str, Any]:
+        """What the runtime's health path answered, when it answers JSON (the reference
+        runtimes report their `workers` there); {} otherwise."""
+        return {}
 
     @abstractmethod
     def check_limits(self) -> LimitCheck:

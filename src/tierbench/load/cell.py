@@ -77,6 +77,12 @@ def load_warnings(oom_kills: int, restarts: int, thresholds_failed: bool) -> lis
     return warnings
 
 
+def runtime_workers(report: dict[str, Any]) -> int | None:
+    """The worker processes a runtime reports on its health path, if it does."""
+    workers = report.get("workers")
+    return workers if isinstance(workers, int) and not isinstance(workers, bool) else None
+
+
 def placement_for(sweep: Sweep, cell: Cell) -> Placement:
     tier = sweep.tiers[cell.tier]
     plan = plan_cpus(
@@ -90,7 +96,7 @@ def placement_for(sweep: Sweep, cell: Cell) -> Placement:
     )
 
 
-def _verify_limits(backend: Backend, placement: Placement) -> LimitCheck:
+def verify_limits(backend: Backend, placement: Placement) -> LimitCheck:
     check = backend.check_limits()
     if not check.verified:
         raise LimitsNotApplied(
@@ -102,7 +108,7 @@ def _verify_limits(backend: Backend, placement: Placement) -> LimitCheck:
     return check
 
 
-def _load_side_cores(plan: CpuPlan, host_cores: int) -> tuple[int, bool]:
+def load_side_cores(plan: CpuPlan, host_cores: int) -> tuple[int, bool]:
     """The cores the load side was given, and whether it shares them with the runtime."""
     if plan.enabled:
         return len(set(plan.load_generator_cpus) | set(plan.support_cpus)), False
@@ -131,8 +137,9 @@ def run_cell(
         backend.place(placement)
         timings["recreate"] = time.monotonic() - started
         timings["health"] = backend.wait_ready(sweep.health_timeout_s)
+        workers = runtime_workers(backend.health_report())
         started = time.monotonic()
-        check = _verify_limits(backend, placement)
+        check = verify_limits(backend, placement)
         timings["limits_check"] = time.monotonic() - started
         say(
             log,
@@ -172,7 +179,8 @@ def run_cell(
     meta["versions"] = {"tierbench": __version__, **backend.versions()}
     meta["git_revision"] = git_revision(project_dir)
     meta["orchestration_s"] = timings
-    cores_given, shared = _load_side_cores(placement.cpus, facts["cores"])
+    meta["runtime_workers"] = workers
+    cores_given, shared = load_side_cores(placement.cpus, facts["cores"])
     window_start, window_end = _window(k6, sweep.warmup_s)
     meta["load_side"] = load_side_usage(rows, window_start, window_end, cores_given, shared)
     saturated = load_side_warning(meta["load_side"])

@@ -1,14 +1,26 @@
-"""A small HTTP service for the workflow's tests: answers, allocates memory on request,
-stays unhealthy, or burns a core, as its environment says."""
+"""A small HTTP service for the workflow's tests: answers, spends a fixed CPU time per
+request, allocates memory on request, stays unhealthy, or burns a core, as its
+environment says."""
 
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 HEALTHY = os.environ.get("HEALTHY", "1") == "1"
 HELD = []
+# CPU time each GET /work spends, whatever the CPU limit: a service of known cost.
+COST_NS = int(float(os.environ.get("COST_MS", "2")) * 1e6)
+
+
+def spend_cpu(nanoseconds):
+    """Spin until this thread has used `nanoseconds` of CPU time (not wall time, so a
+    throttled container takes longer but does the same work)."""
+    until = time.thread_time_ns() + nanoseconds
+    while time.thread_time_ns() < until:
+        pass
 
 
 def burn():
@@ -39,6 +51,9 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if url.path == "/healthz":
             self.reply(200 if HEALTHY else 503, {"healthy": HEALTHY})
+        elif url.path == "/work":
+            spend_cpu(COST_NS)
+            self.reply(200, {"cost_ms": COST_NS / 1e6})
         elif url.path == "/alloc":
             megabytes = int(parse_qs(url.query).get("mb", ["1"])[0])
             HELD.append(bytearray(megabytes * 1024 * 1024))

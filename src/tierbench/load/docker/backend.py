@@ -20,6 +20,7 @@ from tierbench.load.docker.compose import compose_config, compose_version, docke
 from tierbench.load.docker.containers import (
     USER_SET_LIMITS,
     RuntimeContainer,
+    health_json,
     limits_override,
     wait_for_http,
     write_override,
@@ -118,6 +119,10 @@ class DockerBackend(Backend):
 
     def wait_ready(self, timeout_s: float) -> float:
         return self._placed()[0].wait_until_healthy(timeout_s)
+
+    def health_report(self) -> dict[str, Any]:
+        _, placement = self._placed()
+        return health_json(placement.runtime.base_url + placement.runtime.health_path)
 
     def check_limits(self) -> LimitCheck:
         runtime, placement = self._placed()

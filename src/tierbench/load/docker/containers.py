@@ -4,6 +4,7 @@ read the limits back, and remove it on every path."""
 from __future__ import annotations
 
 import errno
+import json
 import socket
 import time
 import urllib.error
@@ -105,6 +106,16 @@ def health_problem(url: str) -> str | None:
         return f"HTTP {error.code}"
     except (urllib.error.URLError, OSError) as error:
         return str(getattr(error, "reason", error))
+
+
+def health_json(url: str) -> dict:
+    """The JSON object a health path answers with, or {} when it answers anything else."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def wait_for_http(

@@ -1,0 +1,281 @@
+"""One cell's capacity search: the runtime placed under its tier's limits once, then step
+after step of open-model load, each judged from its own raw k6 data.
+
+The procedure is the load stage's (start the support services, place, wait, verify the
+limits, sample, tear down on every path) with a search in place of the single load. A
+runtime that dies in a step (an OOM kill at a high rate, say) is placed again for the
+next step, and the step that killed it counts as failing. Outputs are written under
+temporary names and renamed only when the whole search finished.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tierbench import __version__
+from tierbench.aggregate.resources import samples_frame
+from tierbench.capacity.openmodel import StepLoad, vus_for, write_wrapper
+from tierbench.capacity.search import capacity_search
+from tierbench.capacity.settings import CapacitySettings
+from tierbench.capacity.steps import StepResult, judge, measure_step
+from tierbench.capacity.verdict import classify
+from tierbench.config.sweep import Cell, Sweep
+from tierbench.files import OutputSet, file_sha256
+from tierbench.load.backend import Backend, LoadRequest, Placement, Sampler
+from tierbench.load.cell import (
+    git_revision,
+    load_side_cores,
+    placement_for,
+    runtime_workers,
+    say,
+    verify_limits,
+)
+from tierbench.load.samples import write_resources_csv
+from tierbench.tidy.k6_json import (
+    METRIC_SCHEMA,
+    REQUEST_SCHEMA,
+    EmptyRunError,
+    metrics_path_for,
+    scan_metrics,
+    scan_requests,
+    tidy_k6_json,
+)
+
+# Before the first step, an iteration is assumed to take this long (for pre-allocating
+# VUs); afterwards the last passing step's mean iteration time is used.
+FIRST_ITERATION_GUESS_S = 0.5
+
+
+@dataclass(frozen=True)
+class CapacityOutputs:
+    record_json: Path  # results/capacity/{cell}.json: every step and the verdict
+    steps_csv: Path  # results/capacity/steps/{cell}.csv: one row per step
+    resources_csv: Path  # results/capacity/resources/{cell}.csv: samples over the search
+    raw_dir: Path  # results/capacity/k6/{cell}/: each step's k6 script, raw data, summary
+
+    def output_set(self) -> OutputSet:
+        # The record goes last: its presence means the cell is complete.
+        return OutputSet([self.raw_dir, self.steps_csv, self.resources_csv, self.record_json])
+
+
+class _Runtime:
+    """The placed runtime and its sampler; placed again if it died in a step."""
+
+    def __init__(self, backend: Backend, placement: Placement, timeout_s: float, log: Path):
+        self.backend, self.placement, self.timeout_s, self.log = backend, placement, timeout_s, log
+        self.rows: list[dict] = []
+        self.restarts = 0
+        self.sampler: Sampler | None = None
+
+    def start(self) -> dict[str, Any]:
+        self.backend.place(self.placement)
+        ready_s = self.backend.wait_ready(self.timeout_s)
+        report = self.backend.health_report()
+        check = verify_limits(self.backend, self.placement)
+        self.sampler = self.backend.sampler()
+        self.sampler.start()
+        return {"ready_s": ready_s, "workers": runtime_workers(report), "check": check}
+
+    def samples(self) -> pl.DataFrame:
+        assert self.sampler is not None
+        return samples_frame([*self.rows, *list(self.sampler.rows)])  # type: ignore[attr-defined]
+
+    def stop_sampler(self) -> None:
+        if self.sampler is not None:
+            self.rows.extend(self.sampler.stop())
+            self.sampler = None
+
+    def replace_if_dead(self) -> tuple[str, bool]:
+        """The runtime's state after a step; a dead runtime is placed afresh."""
+        state = self.backend.runtime_state()
+        if state.status == "running" and not state.oom_killed:
+            return state.status, False
+        say(self.log, f"{self.placement.cell.name}: the runtime is {state.status}"
+            + (" (OOM-killed)" if state.oom_killed else "") + "; placing it again")
+        self.stop_sampler()
+        self.restarts += 1
+        self.start()
+        return state.status, state.oom_killed
+
+
+def run_capacity_cell(
+    sweep: Sweep,
+    cell: Cell,
+    backend: Backend,
+    settings: CapacitySettings,
+    outputs: CapacityOutputs,
+    log: Path,
+    project_dir: Path = Path("."),
+) -> dict[str, Any]:
+    """Search one cell's capacity and write its outputs; returns its record."""
+    placement = placement_for(sweep, cell)
+    files = outputs.output_set()
+    files.prepare()
+    raw = files.partial(outputs.raw_dir)
+    raw.mkdir(parents=True)
+    work = raw / "tidy"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    say(log, f"{cell.name}: capacity search; {placement.cpus.reason}")
+    runtime = _Runtime(backend, placement, sweep.health_timeout_s, log)
+    try:
+        backend.start_support(sweep.health_timeout_s)
+        started = runtime.start()
+        facts = backend.facts()
+        cores_given, shared = load_side_cores(placement.cpus, facts["cores"])
+        iteration_s = [FIRST_ITERATION_GUESS_S]
+
+        def run_step(rate: float, phase: str, warmup_s: float, hold_s: float) -> StepResult:
+            name = f"s{len(list(raw.glob('*.js'))) + 1:02d}_{phase}"
+            step = StepLoad(
+                name=name,
+                rate=rate,
+                warmup_s=warmup_s,
+                hold_s=hold_s,
+                pre_allocated_vus=vus_for(
+                    rate, iteration_s[0], settings.slo_ms / 1000, settings.max_vus
+                ),
+                max_vus=settings.max_vus,
+                graceful_stop_s=max(1.0, 4 * settings.slo_ms / 1000),
+            )
+            result = _run_step(
+                backend, runtime, placement, sweep, settings, step, phase, raw, work, log,
+                cores_given, shared,
+            )
+            if result.passed and result.iteration_s:
+                iteration_s[0] = result.iteration_s
+            time.sleep(settings.cooldown_s)
+            return result
+
+        outcome = capacity_search(run_step, settings)
+        runtime.stop_sampler()
+        state = backend.runtime_state()
+    except BaseException:
+        runtime.stop_sampler()
+        files.discard()
+        raise
+    finally:
+        backend.teardown()
+
+    verdict = classify(outcome, settings)
+    say(log, f"{cell.name}: capacity {verdict.shown}, limited by {verdict.limited_by}: "
+        f"{verdict.reason}")
+    shutil.rmtree(work, ignore_errors=True)
+    record = {
+        "tierbench_version": __version__,
+        "cell": cell.name,
+        "runtime": cell.runtime,
+        "tier": cell.tier,
+        "tier_order": sweep.tiers[cell.tier].order,
+        "service": placement.runtime.service,
+        "backend": sweep.backend,
+        "k6_script": str(sweep.k6_script),
+        "k6_script_sha256": file_sha256(sweep.k6_script),
+        "settings": settings.search_settings(),
+        "limits": started["check"].as_meta(),
+        "workers": started["workers"],
+        "pinning": placement.cpus.as_dict(),
+        "contended": placement.cpus.contended,
+        "load_side": {"cores_given": cores_given, "shared_with_runtime": shared},
+        "verdict": verdict.as_dict(),
+        "search": {
+            "search_s": outcome.search_s,
+            "steps": len(outcome.steps),
+            "converged": outcome.converged,
+            "confirmed": outcome.confirmed,
+            "reached_max_rate": outcome.reached_max_rate,
+            "budget_exhausted": outcome.budget_exhausted,
+            "runtime_restarts": runtime.restarts,
+            "best_step": None if outcome.best is None else outcome.best.name,
+            "failing_step": None if outcome.failing is None else outcome.failing.name,
+        },
+        "steps": [result.as_row() for result in outcome.steps],
+        "image": state.image,
+        "host": facts,
+        "versions": {"tierbench": __version__, **backend.versions()},
+        "git_revision": git_revision(project_dir),
+        "finished_at": datetime.now(UTC).isoformat(),
+    }
+    pl.DataFrame([r.as_row() for r in outcome.steps], infer_schema_length=None).write_csv(
+        files.partial(outputs.steps_csv)
+    )
+    write_resources_csv(files.partial(outputs.resources_csv), runtime.rows)
+    files.partial(outputs.record_json).write_text(json.dumps(record, indent=2) + "\n")
+    files.commit()
+    return record
+
+
+def _run_step(
+    backend: Backend,
+    runtime: _Runtime,
+    placement: Placement,
+    sweep: Sweep,
+    settings: CapacitySettings,
+    step: StepLoad,
+    phase: str,
+    raw: Path,
+    work: Path,
+    log: Path,
+    cores_given: int,
+    shared: bool,
+) -> StepResult:
+    script = write_wrapper(raw / f"{step.name}.js", sweep.k6_script, step)
+    out = raw / f"{step.name}.json.gz"
+    assert runtime.sampler is not None
+    k6 = backend.run_load(
+        LoadRequest(
+            script=script,
+            base_url=placement.runtime.base_url,
+            out_json=out,
+            summary_json=raw / f"{step.name}.summary.json",
+            log=log,
+        ),
+        runtime.sampler,
+    )
+    requests, metrics = _tidy(out, work / f"{step.name}.parquet")
+    status, oom_killed = runtime.replace_if_dead()
+    result = measure_step(
+        step,
+        phase,
+        k6.started_at,
+        requests,
+        metrics,
+        runtime.samples() if runtime.sampler else samples_frame(runtime.rows),
+        placement.requested.cpus,
+        placement.requested.memory_bytes,
+        cores_given,
+        shared,
+        settings,
+    )
+    if status != "running" or oom_killed:
+        result.runtime_state, result.oom_killed = status, oom_killed
+        judge(result, settings)
+    say(log, _step_line(placement.cell.name, result, settings))
+    return result
+
+
+def _tidy(raw_json: Path, requests_path: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The step's requests and other samples; empty when no request completed (a runtime
+    that died at once), so the step is judged, and failed, like any other."""
+    metrics_path = metrics_path_for(requests_path)
+    try:
+        tidy_k6_json(raw_json, requests_path, metrics_path)
+    except EmptyRunError:
+        return REQUEST_SCHEMA.to_frame().lazy(), METRIC_SCHEMA.to_frame().lazy()
+    return scan_requests(requests_path), scan_metrics(metrics_path)
+
+
+def _step_line(cell: str, result: StepResult, settings: CapacitySettings) -> str:
+    latency = "–" if result.percentile_ms is None else f"{result.percentile_ms:.0f} ms"
+    verdict = "pass" if result.passed else "FAIL: " + "; ".join(result.reasons)
+    return (
+        f"{cell}: {result.phase} {result.offered_rate:.3g} it/s -> {result.rps or 0:,.0f} req/s, "
+        f"{settings.percentile_label} {latency}, errors {result.error_rate or 0:.1%}: {verdict}"
+    )

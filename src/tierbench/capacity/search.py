@@ -1,0 +1,150 @@
+"""The capacity search of one cell: where the knee is, then exactly where, then again.
+
+1. **Probes**: a geometric staircase of short constant-rate steps (x2 each) from
+   `start_rate`, an open-model ramp that stops at the first rate that fails. Short
+   probes find the knee within a factor of two for a few seconds of load, and never
+   hold the runtime far past it (an overloaded runtime's queue would poison what follows).
+2. **Bisection**: full steps (warm-up, then a measured hold) at the geometric midpoint of
+   the highest passing and the lowest failing rate, until they are within `precision`
+   (5 %) of each other. A rate that passed only a probe is held again before it counts.
+3. **Confirmation**: the best rate is run once more; if it fails now, it counts as
+   failing, and the search goes on below it.
+
+The answer is the highest rate that passed a full step and its confirmation. Every step
+is kept. A time budget bounds the search; a search that runs out says so.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tierbench.capacity.settings import CapacitySettings
+from tierbench.capacity.steps import StepResult
+
+# run(rate, phase, warmup_s, hold_s) -> the judged step
+StepRunner = Callable[[float, str, float, float], StepResult]
+# Seconds a step costs beyond its load (k6 start, summary, tidy, cool-down), for the budget.
+STEP_OVERHEAD_S = 2.0
+
+
+@dataclass
+class SearchOutcome:
+    steps: list[StepResult] = field(default_factory=list)
+    best: StepResult | None = None  # the confirmed best step
+    failing: StepResult | None = None  # the lowest failing step above the best
+    converged: bool = False  # best and failing within `precision` (or max_rate reached)
+    confirmed: bool = False
+    reached_max_rate: bool = False
+    budget_exhausted: bool = False
+    search_s: float = 0.0
+
+
+@dataclass
+class _Knowledge:
+    """What the steps so far say about each rate."""
+
+    passed: dict[float, list[str]] = field(default_factory=dict)  # rate -> phases passed
+    failed: dict[float, StepResult] = field(default_factory=dict)
+
+    def record(self, rate: float, result: StepResult) -> None:
+        if result.passed and rate not in self.failed:
+            self.passed.setdefault(rate, []).append(result.phase)
+        elif not result.passed:
+            self.passed.pop(rate, None)
+            self.failed[rate] = result
+
+    @property
+    def lowest_failure(self) -> float | None:
+        return min(self.failed) if self.failed else None
+
+    def best_pass(self) -> float | None:
+        ceiling = self.lowest_failure
+        below = [r for r in self.passed if ceiling is None or r < ceiling]
+        return max(below) if below else None
+
+    def full_passes(self, rate: float) -> int:
+        return sum(1 for phase in self.passed.get(rate, []) if phase != "probe")
+
+
+def capacity_search(
+    run: StepRunner, settings: CapacitySettings, clock: Callable[[], float] = time.monotonic
+) -> SearchOutcome:
+    started = clock()
+    outcome = SearchOutcome()
+    known = _Knowledge()
+    full_step_s = settings.warmup_s + settings.hold_s + STEP_OVERHEAD_S
+    probe_s = settings.probe_warmup_s + settings.probe_hold_s + STEP_OVERHEAD_S
+
+    def step(rate: float, phase: str) -> StepResult:
+        if phase == "probe":
+            result = run(rate, phase, settings.probe_warmup_s, settings.probe_hold_s)
+        else:
+            result = run(rate, phase, settings.warmup_s, settings.hold_s)
+        outcome.steps.append(result)
+        known.record(rate, result)
+        return result
+
+    def affordable(seconds: float) -> bool:
+        if clock() - started + seconds <= settings.time_budget_s:
+            return True
+        outcome.budget_exhausted = True
+        return False
+
+    _probe_upwards(step, settings, affordable, probe_s, outcome)
+    if known.best_pass() is None:
+        _probe_downwards(step, settings, affordable, probe_s, known)
+    while (lo := known.best_pass()) is not None:
+        hi = known.lowest_failure
+        if hi is not None and hi / lo > 1 + settings.precision:
+            rate, phase = math.sqrt(lo * hi), "step"
+        elif known.full_passes(lo) == 0:
+            rate, phase = lo, "step"
+        elif known.full_passes(lo) == 1:
+            rate, phase = lo, "confirm"
+        else:
+            break
+        if not affordable(full_step_s):
+            break
+        step(rate, phase)
+        if known.best_pass() is None and hi is not None:
+            # Everything that passed has now failed a full step: look lower again.
+            _probe_downwards(step, settings, affordable, probe_s, known)
+
+    best = known.best_pass()
+    if best is not None and known.full_passes(best) >= 1:
+        outcome.best = next(
+            s
+            for s in reversed(outcome.steps)
+            if s.phase != "probe" and s.passed and s.requested_rate == best
+        )
+        outcome.confirmed = known.full_passes(best) >= 2
+    hi = known.lowest_failure
+    outcome.failing = known.failed[hi] if hi is not None else None
+    if best is not None:
+        outcome.converged = (hi is not None and hi / best <= 1 + settings.precision) or (
+            hi is None and outcome.reached_max_rate
+        )
+    outcome.search_s = clock() - started
+    return outcome
+
+
+def _probe_upwards(step, settings, affordable, probe_s, outcome) -> None:
+    rate = settings.start_rate
+    while affordable(probe_s):
+        if not step(rate, "probe").passed:
+            return
+        if rate >= settings.max_rate:
+            outcome.reached_max_rate = True
+            return
+        rate = min(rate * 2, settings.max_rate)
+
+
+def _probe_downwards(step, settings, affordable, probe_s, known) -> None:
+    rate = (known.lowest_failure or settings.start_rate) / 2
+    while rate >= settings.min_rate and affordable(probe_s):
+        if step(rate, "probe").passed:
+            return
+        rate /= 2

@@ -1,0 +1,223 @@
+"""One step of a capacity search, judged from its raw k6 data and the resource samples.
+
+A step offers a constant arrival rate for a warm-up and then a measured hold. Its figures
+cover the requests and iterations that *started* inside the hold (k6 stamps a sample with
+its end, so the start is the stamp less the duration): a slow request that ends after the
+hold still counts, so latency is not flattered at the edge. k6 thresholds are cumulative
+over a whole run and cannot judge a step; these figures are computed per step, with k6's
+own percentile definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from tierbench.aggregate.resources import kernel_window_figures
+from tierbench.capacity.openmodel import StepLoad
+from tierbench.capacity.settings import CapacitySettings
+
+# A step passes its achieved-rate test with this many iterations of slack, so that a
+# low rate over a short hold is not failed by rounding alone.
+ITERATION_SLACK = 1
+
+
+@dataclass
+class StepResult:
+    """Everything measured in one step, and whether it passed."""
+
+    name: str
+    phase: str  # "probe", "step" or "confirm"
+    requested_rate: float  # iterations per second the search asked for
+    offered_rate: float  # iterations per second asked of k6 (whole iterations per minute)
+    warmup_s: float
+    hold_s: float
+    started_at: str
+    achieved_rate: float | None = None  # iterations per second started in the hold
+    rps: float | None = None  # HTTP requests per second started in the hold
+    requests: int = 0
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    percentile_ms: float | None = None  # the SLO's percentile
+    max_ms: float | None = None
+    error_rate: float | None = None
+    dropped_iterations: int = 0
+    vus_peak: float | None = None
+    vus_max: float | None = None
+    cpu_cores: float | None = None
+    cpu_pct: float | None = None
+    throttled_share: float | None = None
+    memory_peak_bytes: float | None = None
+    memory_pct: float | None = None
+    k6_cpu_cores: float | None = None
+    support_cpu_cores: float | None = None
+    load_side_share: float | None = None
+    iteration_s: float | None = None  # mean iteration duration
+    runtime_state: str = "running"
+    oom_killed: bool = False
+    passed: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["reasons"] = "; ".join(self.reasons)
+        return row
+
+
+def _started_inside(start: datetime, end: datetime, duration_ms: str) -> pl.Expr:
+    started = pl.col("timestamp") - pl.duration(milliseconds=pl.col(duration_ms))
+    return started.is_between(
+        pl.lit(start).dt.cast_time_unit("ns"), pl.lit(end).dt.cast_time_unit("ns"), closed="left"
+    )
+
+
+def _request_figures(
+    requests: pl.LazyFrame, start: datetime, end: datetime, percentile: float
+) -> dict[str, Any]:
+    durations = pl.col("duration_ms")
+    return (
+        requests.filter(_started_inside(start, end, "duration_ms"))
+        .select(
+            pl.len().alias("requests"),
+            *(
+                durations.quantile(q, interpolation="linear").alias(name)
+                for name, q in (
+                    ("p50_ms", 0.50),
+                    ("p90_ms", 0.90),
+                    ("p95_ms", 0.95),
+                    ("p99_ms", 0.99),
+                    ("percentile_ms", percentile / 100),
+                )
+            ),
+            durations.max().alias("max_ms"),
+            pl.col("failed").mean().alias("error_rate"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+
+
+def _metric_figures(metrics: pl.LazyFrame, start: datetime, end: datetime) -> dict[str, Any]:
+    metric, value = pl.col("metric"), pl.col("value")
+    inside = pl.col("timestamp").is_between(
+        pl.lit(start).dt.cast_time_unit("ns"), pl.lit(end).dt.cast_time_unit("ns"), closed="left"
+    )
+    iterations = metrics.filter(metric == "iteration_duration").filter(
+        _started_inside(start, end, "value")
+    )
+    return pl.concat(
+        [
+            iterations.select(
+                pl.len().alias("iterations"), value.mean().alias("iteration_ms")
+            ).collect(),
+            metrics.filter(inside)
+            .select(
+                value.filter(metric == "dropped_iterations").sum().alias("dropped"),
+                value.filter(metric == "vus").max().alias("vus_peak"),
+                value.filter(metric == "vus_max").max().alias("vus_max"),
+            )
+            .collect(),
+        ],
+        how="horizontal",
+    ).row(0, named=True)
+
+
+def _resource_figures(
+    samples: pl.DataFrame, start: datetime, end: datetime, cpus: float, memory_bytes: int
+) -> dict[str, Any]:
+    if samples.is_empty():
+        return {}
+    inside = samples.filter(pl.col("timestamp").is_between(start, end))
+    kernel = kernel_window_figures(samples, start, end)
+    cpu = kernel.get("cpu_mean_cores")
+    if cpu is None and inside.height:
+        cpu = inside["cpu_cores"].mean()
+    memory = inside["memory_bytes"].max() if inside.height else None
+    return {
+        "cpu_cores": cpu,
+        "cpu_pct": None if cpu is None else 100.0 * cpu / cpus,
+        "throttled_share": kernel.get("throttled_share"),
+        "memory_peak_bytes": memory,
+        "memory_pct": None if memory is None else 100.0 * memory / memory_bytes,
+        "k6_cpu_cores": inside["k6_cpu_cores"].mean() if inside.height else None,
+        "support_cpu_cores": inside["support_cpu_cores"].mean() if inside.height else None,
+    }
+
+
+def judge(result: StepResult, settings: CapacitySettings) -> StepResult:
+    """Pass or fail against the SLO, the error budget, the achieved rate and drops."""
+    reasons = []
+    label = settings.percentile_label
+    if result.requests == 0:
+        reasons.append("no request started in the hold")
+    elif result.percentile_ms is not None and result.percentile_ms > settings.slo_ms:
+        reasons.append(f"{label} {result.percentile_ms:.0f} ms > SLO {settings.slo_ms:g} ms")
+    if result.error_rate is not None and result.error_rate >= settings.max_error_rate:
+        reasons.append(
+            f"errors {result.error_rate:.1%} >= {settings.max_error_rate:.0%}"
+        )
+    offered = result.offered_rate * result.hold_s
+    achieved = (result.achieved_rate or 0.0) * result.hold_s
+    if achieved < settings.min_achieved * offered - ITERATION_SLACK:
+        reasons.append(
+            f"achieved {result.achieved_rate or 0:.1f} of {result.offered_rate:.1f} "
+            f"iterations/s (< {settings.min_achieved:.0%})"
+        )
+    if result.dropped_iterations:
+        reasons.append(f"k6 dropped {result.dropped_iterations} iterations")
+    if result.oom_killed:
+        reasons.append("the runtime was OOM-killed")
+    elif result.runtime_state not in ("running", ""):
+        reasons.append(f"the runtime is {result.runtime_state}")
+    result.reasons = reasons
+    result.passed = not reasons
+    return result
+
+
+def measure_step(
+    step: StepLoad,
+    phase: str,
+    started_at: datetime,
+    requests: pl.LazyFrame,
+    metrics: pl.LazyFrame,
+    samples: pl.DataFrame,
+    cpus: float,
+    memory_bytes: int,
+    load_side_cores: int,
+    shared_with_runtime: bool,
+    settings: CapacitySettings,
+) -> StepResult:
+    """The step's figures over its hold, from k6's raw data and the resource samples."""
+    start = started_at + timedelta(seconds=step.warmup_s)
+    end = start + timedelta(seconds=step.hold_s)
+    result = StepResult(
+        name=step.name,
+        phase=phase,
+        requested_rate=step.rate,
+        offered_rate=step.offered_rate,
+        warmup_s=step.warmup_s,
+        hold_s=step.hold_s,
+        started_at=started_at.isoformat(),
+    )
+    k6 = _request_figures(requests, start, end, settings.percentile)
+    extra = _metric_figures(metrics, start, end)
+    result.requests = int(k6["requests"])
+    for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "percentile_ms", "max_ms", "error_rate"):
+        setattr(result, key, k6[key])
+    result.rps = result.requests / step.hold_s
+    result.achieved_rate = extra["iterations"] / step.hold_s
+    result.iteration_s = None if extra["iteration_ms"] is None else extra["iteration_ms"] / 1000
+    result.dropped_iterations = int(extra["dropped"] or 0)
+    result.vus_peak, result.vus_max = extra["vus_peak"], extra["vus_max"]
+    for key, value in _resource_figures(samples, start, end, cpus, memory_bytes).items():
+        setattr(result, key, value)
+    used = (result.k6_cpu_cores or 0.0) + (result.support_cpu_cores or 0.0)
+    if shared_with_runtime:
+        used += result.cpu_cores or 0.0
+    result.load_side_share = used / load_side_cores if load_side_cores else None
+    return judge(result, settings)

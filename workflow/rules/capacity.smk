@@ -1,0 +1,77 @@
+# Capacity mode: `snakemake capacity`. Each runtime x tier's highest sustainable rate under
+# the SLO (a search of open-model steps), the sweep's capacity table, right-sizing and the
+# capacity charts. The seed sweep's rules are untouched.
+
+
+rule capacity_search:
+    input:
+        script=SWEEP.k6_script,
+        compose=SWEEP.compose_file,
+        images=cell_images,
+    output:
+        record="results/capacity/{cell}.json",
+        steps="results/capacity/steps/{cell}.csv",
+        resources="results/capacity/resources/{cell}.csv",
+        raw=directory("results/capacity/k6/{cell}"),
+    log:
+        "logs/capacity/{cell}.log",
+    conda:
+        "../../envs/tierbench.yaml"
+    resources:
+        load_slot=1,
+    params:
+        settings=capacity_cell_settings,
+    script:
+        "../scripts/capacity_search.py"
+
+
+rule capacity_table:
+    input:
+        records=capacity_paths("results/capacity/{cell}.json"),
+    output:
+        csv=report(
+            "results/capacity.csv",
+            caption="../report/capacity.rst",
+            category="Capacity",
+        ),
+        parquet="results/capacity.parquet",
+        md=report(
+            "results/capacity.md",
+            caption="../report/capacity.rst",
+            category="Capacity",
+        ),
+    log:
+        "logs/capacity/table.log",
+    conda:
+        "../../envs/tierbench.yaml"
+    params:
+        runtimes=list(SWEEP.runtimes),
+    script:
+        "../scripts/capacity_table.py"
+
+
+rule recommendation:
+    input:
+        capacity="results/capacity.parquet",
+        records=capacity_paths("results/capacity/{cell}.json"),
+    output:
+        md=report(
+            "results/recommendation.md",
+            caption="../report/recommendation.rst",
+            category="Capacity",
+        ),
+        json="results/recommendation.json",
+    log:
+        "logs/capacity/recommendation.log",
+    conda:
+        "../../envs/tierbench.yaml"
+    params:
+        capacity=SWEEP.config["capacity"],
+    script:
+        "../scripts/capacity_recommend.py"
+
+
+rule capacity:
+    input:
+        rules.capacity_table.output,
+        rules.recommendation.output,

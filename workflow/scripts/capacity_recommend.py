@@ -1,0 +1,24 @@
+"""The right-sizing report for the configured target rate."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from tierbench.capacity.recommend import recommendation, recommendation_markdown
+from tierbench.capacity.settings import CapacitySettings
+from tierbench.capacity.tables import read_record
+from tierbench.files import write_text
+
+settings = CapacitySettings.from_config(snakemake.params.capacity)
+report = recommendation(
+    pl.read_parquet(snakemake.input.capacity),
+    settings,
+    list(settings.prices),
+    settings.target_rps,
+    records=[read_record(path) for path in snakemake.input.records],
+)
+write_text(json.dumps(report, indent=2) + "\n", Path(snakemake.output.json))
+write_text(recommendation_markdown(report), Path(snakemake.output.md))
+with open(snakemake.log[0], "w") as log:
+    print(f"right-sized for {settings.target_rps:g} req/s", file=log)

@@ -1,0 +1,34 @@
+"""Search one cell's capacity: the runtime under the tier's limits, step after step."""
+
+import signal
+from pathlib import Path
+
+from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
+from tierbench.capacity.settings import CapacitySettings
+from tierbench.config.sweep import load_sweep
+from tierbench.load.docker.backend import DockerBackend
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# Snakemake ends jobs with SIGTERM: turn it into the same clean-up path as Ctrl-C.
+signal.signal(signal.SIGTERM, interrupt)
+
+sweep = load_sweep(snakemake.config)
+cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
+run_capacity_cell(
+    sweep,
+    cell,
+    DockerBackend(sweep, override_dir=Path("results/compose")),
+    CapacitySettings.from_config(sweep.config["capacity"]),
+    CapacityOutputs(
+        record_json=Path(snakemake.output.record),
+        steps_csv=Path(snakemake.output.steps),
+        resources_csv=Path(snakemake.output.resources),
+        raw_dir=Path(snakemake.output.raw),
+    ),
+    log=Path(snakemake.log[0]),
+    project_dir=Path(snakemake.scriptdir).parents[1],
+)

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import yaml
+
 from tierbench.config.kubernetes import KubernetesSettings, NodePair
 from tierbench.config.sweep import Cell, ServiceEndpoint, Sweep, duration_seconds
 from tierbench.load.k6 import k6_arguments
@@ -529,3 +531,43 @@ def pair_for(cell_index: int, settings: KubernetesSettings) -> NodePair:
 
 def script_text(sweep: Sweep) -> str:
     return Path(sweep.k6_script).read_text()
+
+
+def sweep_manifests(sweep: Sweep, services: dict, script: str) -> dict[str, list[dict]]:
+    """Every object a sweep applies, by file: rbac.yaml, support.yaml, then one file per
+    cell (its ConfigMap, Service, Pod and Job or TestRun, in the order they are created).
+    A cell's node pair here is its index modulo the pairs; the backend takes any free one."""
+    settings = sweep.kubernetes
+    files = {"rbac.yaml": rbac_objects(settings)}
+    support = support_objects(sweep, services, settings)
+    if support:
+        files["support.yaml"] = support
+    for index, cell in enumerate(sweep.cells):
+        definition = services[sweep.runtimes[cell.runtime].service]
+        objects = cell_objects(sweep, cell, definition, script, pair_for(index, settings), settings)
+        files[f"{cell.name}.yaml"] = objects.all()
+    return files
+
+
+class _BlockStrings(yaml.SafeDumper):
+    """Multi-line strings (the k6 script) as literal blocks, readable as the file was."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+_BlockStrings.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
+def to_yaml(objects: list[dict]) -> str:
+    """Objects as one multi-document YAML file, keys in the order written."""
+    header = "# Written by `tierbench k8s manifests` (tierbench.load.kubernetes.manifests).\n"
+    return header + "".join(
+        "---\n" + yaml.dump(item, Dumper=_BlockStrings, sort_keys=False, width=100)
+        for item in objects
+    )

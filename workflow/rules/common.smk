@@ -21,9 +21,10 @@ try:
 except ConfigError as error:
     raise WorkflowError(f"tierbench: invalid configuration: {error}") from None
 
-# One load at a time, whatever --cores says: two loads on one host would measure each other.
+# One load at a time on one host, whatever --cores says: two loads on one host would
+# measure each other. In a cluster, one load per node pair (each cell takes a free pair).
 if "load_slot" not in workflow.global_resources:
-    workflow.register_resource("load_slot", 1)
+    workflow.register_resource("load_slot", SWEEP.parallel_loads)
 
 CELLS = [cell.name for cell in SWEEP.cells]
 # Capacity mode searches each runtime x tier once (no repeats).
@@ -51,7 +52,10 @@ def cell_paths(pattern):
 
 
 def cell_images(wildcards):
-    """The image stamps a cell depends on: its runtime's and the support services'."""
+    """The image stamps a cell depends on: its runtime's and the support services'. A
+    cluster pulls its images from a registry, so nothing is built here for it."""
+    if SWEEP.backend == "kubernetes":
+        return []
     runtime = SWEEP.runtimes[CELL_BY_NAME[wildcards.cell].runtime].service
     return [
         f"results/images/{service}.json"
@@ -94,13 +98,33 @@ def service_sources(wildcards):
     return build_context_files(SWEEP.compose_file, SWEEP.project, wildcards.service)
 
 
+def check_backend():
+    """The machinery answers before any job runs: the Docker engine, or the cluster."""
+    if SWEEP.backend == "kubernetes":
+        from tierbench.load.kubernetes.workflow import check_kubernetes
+
+        check_kubernetes(SWEEP)
+    else:
+        check_docker_engine()
+
+
+def stop_support():
+    """The support services go at the end of the sweep, whatever its outcome."""
+    if SWEEP.backend == "kubernetes":
+        from tierbench.load.kubernetes.workflow import stop_kubernetes_support
+
+        stop_kubernetes_support(SWEEP)
+    else:
+        stop_support_services(SWEEP)
+
+
 onstart:
-    check_docker_engine()
+    check_backend()
 
 
 onsuccess:
-    stop_support_services(SWEEP)
+    stop_support()
 
 
 onerror:
-    stop_support_services(SWEEP)
+    stop_support()

@@ -6,7 +6,7 @@ from pathlib import Path
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import load_sweep
-from tierbench.load.docker.backend import DockerBackend
+from tierbench.load.backends import backend_for
 
 
 def interrupt(signum, frame):
@@ -18,10 +18,11 @@ signal.signal(signal.SIGTERM, interrupt)
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
+log = Path(snakemake.log[0])
 run_capacity_cell(
     sweep,
     cell,
-    DockerBackend(sweep, override_dir=Path("results/compose")),
+    backend_for(sweep, log),
     CapacitySettings.from_config(sweep.config["capacity"]),
     CapacityOutputs(
         record_json=Path(snakemake.output.record),
@@ -29,6 +30,6 @@ run_capacity_cell(
         resources_csv=Path(snakemake.output.resources),
         raw_dir=Path(snakemake.output.raw),
     ),
-    log=Path(snakemake.log[0]),
+    log=log,
     project_dir=Path(snakemake.scriptdir).parents[1],
 )

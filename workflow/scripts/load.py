@@ -4,8 +4,8 @@ import signal
 from pathlib import Path
 
 from tierbench.config.sweep import load_sweep
+from tierbench.load.backends import backend_for
 from tierbench.load.cell import CellOutputs, run_cell
-from tierbench.load.docker.backend import DockerBackend
 
 
 def interrupt(signum, frame):
@@ -17,16 +17,17 @@ signal.signal(signal.SIGTERM, interrupt)
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
+log = Path(snakemake.log[0])
 run_cell(
     sweep,
     cell,
-    DockerBackend(sweep, override_dir=Path("results/compose")),
+    backend_for(sweep, log),
     CellOutputs(
         k6_json=Path(snakemake.output.k6),
         k6_summary=Path(snakemake.output.summary),
         resources_csv=Path(snakemake.output.resources),
         meta_json=Path(snakemake.output.meta),
     ),
-    log=Path(snakemake.log[0]),
+    log=log,
     project_dir=Path(snakemake.scriptdir).parents[1],
 )

@@ -12,6 +12,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from tierbench.config.kubernetes import (
+    KubernetesConfigError,
+    KubernetesSettings,
+    kubernetes_settings,
+)
 from tierbench.config.limits import LimitError, Limits, parse_limits
 from tierbench.load.docker.compose import (
     ComposeFileError,
@@ -30,12 +35,15 @@ DEFAULTS = {
     "health_timeout": 60,
     "warmup": None,
     "keep_k6_json": True,
+    "kubernetes": {},
     "thresholds": {},
     "charts": {},
     "capacity": {},
 }
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+# The CPU plan of a cluster: the runtime and k6 on nodes of their own (tierbench.load.host).
+SEPARATE_NODES = "separate-nodes"
 
 
 class ConfigError(ValueError):
@@ -93,6 +101,13 @@ class Sweep:
     health_timeout_s: float
     backend: str = "docker"
     cells: list[Cell] = field(default_factory=list)
+    kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
+
+    @property
+    def parallel_loads(self) -> int:
+        """Loads that may run at once: one on a single host, one per node pair in a cluster
+        (two loads on one host would measure each other)."""
+        return len(self.kubernetes.node_pairs) if self.backend == "kubernetes" else 1
 
     @property
     def support_service_names(self) -> list[str]:
@@ -116,6 +131,18 @@ class Sweep:
             "profile": {"name": self.profile_name, "stages": self.stages, "warmup": self.warmup_s},
             "cpu_pinning": self.cpu_pinning,
             "repeat": cell.repeat,
+        } | self._backend_settings()
+
+    def _backend_settings(self) -> dict:
+        """What a cluster adds to a cell's settings (nothing under docker, so Docker
+        results made before the kubernetes backend existed keep their hashes)."""
+        if self.backend != "kubernetes":
+            return {}
+        return {
+            "backend": self.backend,
+            "k6_image": self.kubernetes.k6_image,
+            "image_registry": self.kubernetes.image_registry,
+            "environment": self.kubernetes.environment,
         }
 
     def cell_config_hash(self, cell: Cell) -> str:
@@ -237,6 +264,13 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
             else ServiceEndpoint(entry["service"], entry["port"], entry["health_path"])
         )
 
+    try:
+        kubernetes = kubernetes_settings(config["kubernetes"])
+    except KubernetesConfigError as error:
+        raise ConfigError(str(error)) from None
+    # In a cluster the runtime has a node of its own, and k6 another: no CPU to pin.
+    cpu_pinning = SEPARATE_NODES if config["backend"] == "kubernetes" else config["cpu_pinning"]
+
     cells = [
         Cell(runtime, tier, repeat)
         for repeat in range(1, config["repeats"] + 1)
@@ -255,8 +289,9 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
         stages=profile["stages"],
         warmup_s=float(warmup),
         repeats=config["repeats"],
-        cpu_pinning=config["cpu_pinning"],
+        cpu_pinning=cpu_pinning,
         backend=config["backend"],
         health_timeout_s=float(config["health_timeout"]),
         cells=cells,
+        kubernetes=kubernetes,
     )

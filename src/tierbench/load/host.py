@@ -98,8 +98,20 @@ def plan_cpus(
 
     With at least ceil(tier cpus) + 1 cores, the runtime gets the first ceil(tier cpus) cores
     and the load generator the rest; support services get the cores no tier's runtime uses.
-    Otherwise the cell runs unpinned and is marked contended.
+    Otherwise the cell runs unpinned and is marked contended. `separate-nodes` (the
+    kubernetes backend) shares nothing and pins nothing.
     """
+    if pinning == "separate-nodes":
+        # A cluster: the runtime has a node of its own and k6 another, so this host's
+        # cores say nothing about contention, and there are no CPU ids to pin to.
+        return CpuPlan(
+            False,
+            False,
+            (),
+            (),
+            (),
+            "the runtime runs on a node of its own, k6 on another: no CPU is shared",
+        )
     cpus = usable_cpus() if cpus is None else cpus
     needed = math.ceil(tier_cpus)
     contended = needed + 1 > len(cpus)

@@ -1,0 +1,20 @@
+"""The backend a sweep's config names, built for one job. Each machinery's module is
+imported only when chosen, so a Docker sweep never needs the Kubernetes client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tierbench.config.sweep import Sweep
+from tierbench.load.backend import Backend
+from tierbench.load.cell import say
+
+
+def backend_for(sweep: Sweep, log: Path, override_dir: Path = Path("results/compose")) -> Backend:
+    if sweep.backend == "kubernetes":
+        from tierbench.load.kubernetes.workflow import kubernetes_backend
+
+        return kubernetes_backend(sweep, lambda message: say(log, message))
+    from tierbench.load.docker.backend import DockerBackend
+
+    return DockerBackend(sweep, override_dir=override_dir)

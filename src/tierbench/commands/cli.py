@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "tierbench.commands.compare",
     "tierbench.commands.render",
     "tierbench.commands.k8s",
+    "tierbench.commands.recommend",
 ]
 
 

@@ -1,0 +1,96 @@
+"""`tierbench recommend RESULTS --target-rps N [--slo-ms M]`: which tier (x replicas) is
+cheapest for a target rate, from a capacity sweep's results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from tierbench.capacity.recommend import recommendation, recommendation_markdown, with_overrides
+from tierbench.capacity.settings import CapacitySettings
+from tierbench.capacity.tables import CapacityRecordError, read_record
+from tierbench.files import write_text
+
+EXIT_BAD_INPUT = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "recommend",
+        help="right-size from a capacity sweep: replicas, memory fit and cost per tier",
+        description=(
+            "For a target request rate (and optionally another SLO than the search's), "
+            "every tier's replicas (ceil(target / (capacity x headroom))), whether its "
+            "memory fits, what each provider bills per hour and per million requests, and "
+            "the cheapest choice per runtime. Reads RESULTS/capacity.parquet (or .csv) and "
+            "the cells' records in RESULTS/capacity/."
+        ),
+    )
+    parser.add_argument("results", type=Path, metavar="RESULTS")
+    parser.add_argument("--target-rps", type=float, required=True, metavar="N")
+    parser.add_argument(
+        "--slo-ms", type=float, default=None, metavar="M",
+        help="judge the steps again at this SLO (default: the search's own)",
+    )
+    parser.add_argument("--headroom", type=float, default=None, metavar="SHARE")
+    parser.add_argument(
+        "--configfile", type=Path, default=Path("config/config.yaml"), metavar="FILE",
+        help="where the price table comes from (default: config/config.yaml, else the shipped one)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="DIR",
+        help="write recommendation.md and .json here (default: print only)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _results_dir(path: Path) -> Path:
+    for candidate in (path, path / "results"):
+        if (candidate / "capacity.parquet").exists() or (candidate / "capacity.csv").exists():
+            return candidate
+    raise FileNotFoundError(
+        f"{path}: no capacity.parquet or capacity.csv here or in {path / 'results'}; run "
+        "`snakemake capacity` first, or point at a copy of its results."
+    )
+
+
+def _settings(configfile: Path) -> CapacitySettings:
+    section = {}
+    if configfile.exists():
+        section = (yaml.safe_load(configfile.read_text()) or {}).get("capacity") or {}
+    return CapacitySettings.from_config(section)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        results = _results_dir(args.results)
+        parquet, csv = results / "capacity.parquet", results / "capacity.csv"
+        capacity = pl.read_parquet(parquet) if parquet.exists() else pl.read_csv(csv)
+        records = [read_record(p) for p in sorted((results / "capacity").glob("*.json"))]
+    except (FileNotFoundError, CapacityRecordError) as error:
+        print(f"tierbench recommend: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.slo_ms is not None and not records:
+        print(
+            f"tierbench recommend: error: --slo-ms needs the cells' records in "
+            f"{results / 'capacity'} to judge their steps again",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    settings = with_overrides(
+        _settings(args.configfile), target_rps=args.target_rps, headroom=args.headroom
+    )
+    report = recommendation(
+        capacity, settings, list(settings.prices), args.target_rps, args.slo_ms, records
+    )
+    markdown = recommendation_markdown(report)
+    if args.out:
+        write_text(markdown, args.out / "recommendation.md")
+        write_text(json.dumps(report, indent=2) + "\n", args.out / "recommendation.json")
+    print(markdown, end="")
+    return 0

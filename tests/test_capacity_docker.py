@@ -1,0 +1,119 @@
+"""Capacity mode on the real engine and real k6, against services whose limit is known."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import http.client
+import json
+import time
+
+import pytest
+
+from conftest import Workdir, containers_of
+from tierbench.config.sweep import ServiceEndpoint
+from tierbench.load.docker.cgroups import locate_cgroup
+from tierbench.load.docker.containers import RuntimeContainer, write_override
+
+pytestmark = pytest.mark.docker
+PROJECT = "tierbench-test"
+# A short search: the test's services answer in milliseconds.
+QUICK_SEARCH = {"start_rate": 16, "probe_hold_s": 1.5, "warmup_s": 2, "hold_s": 5}
+
+
+def cpu_seconds_per_request(workdir: Workdir, requests: int = 300) -> float:
+    """The calibrated service's CPU time per request, unlimited and at a low rate, from
+    its own cgroup's CPU counter. The requests share one kept-alive connection, as each of
+    k6's VUs does (a connection per request would add the cost of accepting it)."""
+    override = write_override(workdir.path / "unlimited.yaml", {})
+    endpoint = ServiceEndpoint("calibrated", 19186, "/healthz")
+    runtime = RuntimeContainer(workdir.path / "compose.yaml", override, PROJECT, endpoint)
+    try:
+        container = runtime.recreate_with_limits()
+        runtime.wait_until_healthy(20)
+        cgroup = locate_cgroup(container.state.pid)
+        connection = http.client.HTTPConnection("127.0.0.1", 19186, timeout=5)
+        connection.request("GET", "/work")
+        connection.getresponse().read()
+        before = cgroup.read().cpu_usage_ns
+        for _ in range(requests):
+            connection.request("GET", "/work")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            time.sleep(0.01)
+        used = cgroup.read().cpu_usage_ns - before
+        connection.close()
+        return used / 1e9 / requests
+    finally:
+        runtime.remove()
+
+
+def capacity_rows(workdir: Workdir) -> dict[str, dict]:
+    with open(workdir.path / "results" / "capacity.csv") as handle:
+        return {row["tier"]: row for row in csv.DictReader(handle)}
+
+
+def test_the_search_finds_the_capacity_the_utilisation_law_predicts(workdir: Workdir):
+    """A service of known CPU cost per request can serve CPU limit / cost per second; the
+    search must find that within 15 % at two tiers, and say the CPU stopped it."""
+    config = workdir.config
+    config["runtimes"] = {
+        "calibrated": {"service": "calibrated", "port": 19186, "health_path": "/healthz"}
+    }
+    config["support_services"] = []
+    config["k6_script"] = "k6/work.js"
+    config["capacity"] = QUICK_SEARCH
+    workdir.write_config(config)
+    # The image first, so the calibration measures what the search will.
+    result = workdir.snakemake("results/images/calibrated.json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    cost_s = cpu_seconds_per_request(workdir)
+    assert 0.0015 < cost_s < 0.004, cost_s
+
+    result = workdir.snakemake("capacity", timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = capacity_rows(workdir)
+    for tier, cpus in (("xs", 0.25), ("s", 0.5)):
+        predicted = cpus / cost_s
+        found = float(rows[tier]["capacity_rps"])
+        print(f"{tier}: found {found:.1f} req/s, predicted {predicted:.1f}")
+        assert abs(found / predicted - 1) <= 0.15, (tier, found, predicted)
+        assert rows[tier]["limited_by"] == "cpu"
+        assert rows[tier]["lower_bound"] == "false"
+        assert rows[tier]["confirmed"] == "true"
+
+    results = workdir.path / "results"
+    record = json.loads((results / "capacity" / "calibrated-xs.json").read_text())
+    phases = [step["phase"] for step in record["steps"]]
+    assert phases[0] == "probe" and "step" in phases and phases.count("confirm") >= 1
+    # Every step's raw k6 data is kept, gzipped, with the k6 script that made it.
+    raw = results / "capacity" / "k6" / "calibrated-xs"
+    for step in record["steps"]:
+        data = gzip.decompress((raw / f"{step['name']}.json.gz").read_bytes())
+        assert b'"step":"%s"' % step["name"].encode() in data
+        assert (raw / f"{step['name']}.js").exists()
+    assert record["limits"]["verified"] and record["search"]["search_s"] <= 150
+    assert (results / "recommendation.md").read_text().startswith("# Right-sizing")
+    assert containers_of(PROJECT) == []
+
+
+def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
+    """k6 spends 4 ms of its one core per iteration: it fills its core long before the
+    service is busy, so the cell reports "at least", never a capacity."""
+    config = workdir.config
+    config["runtimes"] = {"web": config["runtimes"]["web"]}
+    config["tiers"] = {"s": config["tiers"]["s"]}
+    config["support_services"] = []
+    config["k6_script"] = "k6/busy.js"
+    config["capacity"] = QUICK_SEARCH | {"start_rate": 64}
+    workdir.write_config(config)
+    result = workdir.snakemake("capacity", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = capacity_rows(workdir)["s"]
+    assert row["limited_by"] == "load-generator", row
+    assert row["lower_bound"] == "true"
+    markdown = (workdir.path / "results" / "capacity.md").read_text()
+    assert f"≥ {float(row['capacity_rps']):,.0f}" in markdown
+    assert "lower bound" in markdown
+    assert containers_of(PROJECT) == []

@@ -9,11 +9,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from snakemake.exceptions import WorkflowError
 
 from tierbench.config.sweep import ConfigError, load_sweep
-from tierbench.load.docker.engine import (
-    build_context_files,
-    check_docker_engine,
-    stop_support_services,
-)
+from tierbench.load.docker.engine import build_context_files, stop_support_services
+from tierbench.preflight.run import before_sweep
 
 try:
     SWEEP = load_sweep(config)
@@ -78,8 +75,10 @@ def service_sources(wildcards):
     return build_context_files(SWEEP.compose_file, SWEEP.project, wildcards.service)
 
 
+# What this host can and cannot measure well, before any job: a FAIL stops the run, the
+# lines go to results/preflight.json and the cells' metas repeat its warnings.
 onstart:
-    check_docker_engine()
+    before_sweep(SWEEP)
 
 
 onsuccess:

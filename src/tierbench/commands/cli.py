@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "tierbench.commands.tidy",
     "tierbench.commands.compare",
     "tierbench.commands.render",
+    "tierbench.commands.doctor",
 ]
 
 

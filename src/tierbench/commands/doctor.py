@@ -61,11 +61,13 @@ def configuration(configfile: Path) -> tuple[SweepShape | None, Check]:
             "Fix it; the checks of tiers, memory and disk need a valid config.",
         )
     shape = SweepShape.of(sweep)
+    repeats = f"{sweep.repeats} repeat" + ("s" if sweep.repeats != 1 else "")
     return shape, Check(
         "OK",
         "configuration",
-        f"{configfile}: {len(shape.tiers)} tiers x {shape.cells_per_tier} runtime runs, "
-        f"profile {sweep.profile_name} ({shape.load_duration_s:g} s of load per cell)",
+        f"{configfile}: {len(sweep.tiers)} tiers x {len(sweep.runtimes)} runtimes x {repeats} "
+        f"= {shape.cells} cells, profile {sweep.profile_name} ({shape.load_duration_s:g} s of "
+        "load per cell)",
     )
 
 

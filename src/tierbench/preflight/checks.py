@@ -34,6 +34,10 @@ class Check:
         }
 
 
+def cpus_text(cpus: float) -> str:
+    return f"{cpus:g} CPU" + ("" if cpus == 1 else "s")
+
+
 def check_platform(system: str, machine: str) -> Check:
     if system != "Linux":
         return Check(
@@ -218,7 +222,7 @@ def check_cores(facts: HostFacts, shape: SweepShape) -> list[Check]:
             "cores",
             f"{len(cpus)} cores (CPU {cpuset(cpus)}); a tier runs on cores apart from k6's "
             f"with ceil(tier CPUs) + 1 cores: {shape.cores_to_keep_apart(most[1][0])} for the "
-            f"largest tier here ({most[0]}, {most[1][0]:g} CPUs)",
+            f"largest tier here ({most[0]}, {cpus_text(most[1][0])})",
         )
     ]
     engine_cpus = facts.engine.cpus if facts.engine.answered and facts.engine.cpus else len(cpus)
@@ -236,7 +240,7 @@ def _tier_line(
         return Check(
             "WARN",
             topic,
-            f"asks for {tier_cpus:g} CPUs and the engine has {engine_cpus}: Docker refuses a "
+            f"asks for {cpus_text(tier_cpus)} and the engine has {engine_cpus}: Docker refuses a "
             f"CPU limit above the host's count (\"range of CPUs is from 0.01 to "
             f"{engine_cpus:.2f}\"), so this tier's cells will fail when placed",
             f"Lower tiers.{name}.cpus to at most {engine_cpus}, remove the tier, or use a host "
@@ -247,7 +251,7 @@ def _tier_line(
         return Check(
             "WARN",
             topic,
-            f"will be contended: {tier_cpus:g} CPUs need {math.ceil(tier_cpus)} cores of "
+            f"will be contended: {cpus_text(tier_cpus)} need {math.ceil(tier_cpus)} cores of "
             f"their own and k6 one more, {apart} in all, and this host has {len(cpus)}; its "
             "cells run unpinned, the runtime sharing cores with k6, so they measure the host "
             "as much as the limit",
@@ -255,11 +259,11 @@ def _tier_line(
             "here, read them as contended (their metas and the summary say so).",
         )
     if not plan.enabled:
-        return Check("OK", topic, f"{tier_cpus:g} CPUs: {plan.reason}")
+        return Check("OK", topic, f"{cpus_text(tier_cpus)}: {plan.reason}")
     return Check(
         "OK",
         topic,
-        f"{tier_cpus:g} CPUs: runtime pinned to CPU {cpuset(plan.runtime_cpus)}, k6 to CPU "
+        f"{cpus_text(tier_cpus)}: runtime pinned to CPU {cpuset(plan.runtime_cpus)}, k6 to CPU "
         f"{cpuset(plan.load_generator_cpus)}, support services to CPU "
         f"{cpuset(plan.support_cpus) or 'any'}",
     )
@@ -300,7 +304,7 @@ def check_memory(facts: HostFacts, shape: SweepShape) -> Check:
 def check_disk(facts: HostFacts, shape: SweepShape) -> Check:
     estimate = estimate_raw_data(shape, list(facts.cpus))
     free = facts.disk_free_bytes
-    where = f"{format_bytes(free)} free under {facts.disk_path}"
+    where = f"{format_bytes(free)} free for {facts.disk_path}/"
     recipe = (
         f"{shape.cells} cells x {shape.load_duration_s:g} s x up to "
         f"{estimate.requests_per_core_s:,} req/s per k6 core x "

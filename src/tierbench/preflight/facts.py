@@ -109,7 +109,7 @@ class HostFacts:
     cgroup_files_readable: bool
     memory_available_bytes: int | None
     disk_free_bytes: int
-    disk_path: Path  # where the free space was measured
+    disk_path: Path  # the results directory the free space is for
     engine: EngineFacts
     compose: ToolFacts
     k6: ToolFacts
@@ -184,12 +184,12 @@ def cgroup_files_readable(version: int, proc: Path = Path("/proc")) -> bool:
     return {"cpu", "memory"} <= set(controllers)
 
 
-def free_disk(results_dir: Path) -> tuple[int, Path]:
+def free_disk(results_dir: Path) -> int:
     """Free bytes on the file system that will hold `results_dir` (it may not exist yet)."""
     path = results_dir.resolve()
     while not path.exists():
         path = path.parent
-    return shutil.disk_usage(path).free, path
+    return shutil.disk_usage(path).free
 
 
 def engine_facts() -> EngineFacts:
@@ -225,7 +225,6 @@ def gather_host_facts(results_dir: Path) -> HostFacts:
         compose = pool.submit(compose_facts)
         k6 = pool.submit(k6_facts)
         version = cgroup_version()
-        free, disk_path = free_disk(results_dir)
         return HostFacts(
             system=platform.system(),
             machine=platform.machine(),
@@ -233,8 +232,8 @@ def gather_host_facts(results_dir: Path) -> HostFacts:
             cgroup_version=version,
             cgroup_files_readable=cgroup_files_readable(version),
             memory_available_bytes=memory_available_bytes(),
-            disk_free_bytes=free,
-            disk_path=disk_path,
+            disk_free_bytes=free_disk(results_dir),
+            disk_path=results_dir,
             engine=engine.result(),
             compose=compose.result(),
             k6=k6.result(),

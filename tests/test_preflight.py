@@ -151,14 +151,16 @@ def test_pinning_off_is_said_and_contention_still_warned():
 def test_disk_ok_warn_fail_against_the_estimate():
     estimate = disk.estimate_raw_data(SEED, [0, 1])
     # xs, s, m: k6 on its own core; l: contended, k6 may use both.
-    assert estimate.bound_bytes == 2 * 90 * 16_000 * 3_300 * (1 + 1 + 1 + 2)
+    per_core_s = disk.K6_REQUESTS_PER_CORE_S * disk.RAW_K6_BYTES_PER_REQUEST
+    assert estimate.bound_bytes == 2 * 90 * (1 + 1 + 1 + 2) * per_core_s
     ok = check_disk(host(disk_free_bytes=int(estimate.bound_bytes) + 1), SEED)
     assert ok.status == "OK"
-    warn = check_disk(host(disk_free_bytes=10 * GiB), SEED)
+    warn = check_disk(host(disk_free_bytes=int(estimate.bound_bytes) - 1), SEED)
     assert warn.status == "WARN"
     assert "it fits while the runtimes average below" in warn.message
     assert "keep_k6_json: false" in warn.what_to_do
-    fail = check_disk(host(disk_free_bytes=100 * 1024**2), SEED)
+    slow = estimate.bytes_at(disk.SLOW_SERVICE_RPS)
+    fail = check_disk(host(disk_free_bytes=int(slow) - 1), SEED)
     assert fail.status == "FAIL"
     assert "the disk fills before the sweep ends" in fail.message
 

@@ -8,13 +8,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SNAKEMAKE_ARGS ?=
 
-.PHONY: bench test setup venv docker images chromium lint dag
+.PHONY: bench test doctor setup venv docker images chromium lint dag
 
 bench: setup
 	$(BIN)/snakemake --cores 1 --workflow-profile workflow/profiles/default $(SNAKEMAKE_ARGS)
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# What this host can and cannot measure well (the check every sweep starts with); it only
+# needs the virtualenv, and starts no container.
+doctor: venv
+	$(BIN)/tierbench doctor $(DOCTOR_ARGS)
 
 setup: venv docker images
 

@@ -10,11 +10,8 @@ from snakemake.exceptions import WorkflowError
 
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import ConfigError, load_sweep
-from tierbench.load.docker.engine import (
-    build_context_files,
-    check_docker_engine,
-    stop_support_services,
-)
+from tierbench.load.docker.engine import build_context_files, stop_support_services
+from tierbench.preflight.run import before_sweep
 
 try:
     SWEEP = load_sweep(config)
@@ -99,13 +96,16 @@ def service_sources(wildcards):
 
 
 def check_backend():
-    """The machinery answers before any job runs: the Docker engine, or the cluster."""
+    """The machinery answers before any job runs. On Docker, the pre-flight check: what
+    this host can and cannot measure well (a FAIL stops the run, the lines go to
+    results/preflight.json and the cells' metas repeat its warnings); on Kubernetes, the
+    cluster and namespace."""
     if SWEEP.backend == "kubernetes":
         from tierbench.load.kubernetes.workflow import check_kubernetes
 
         check_kubernetes(SWEEP)
     else:
-        check_docker_engine()
+        before_sweep(SWEEP)
 
 
 def stop_support():

@@ -3,6 +3,10 @@
 import sys
 from pathlib import Path
 
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
 from tierbench.aggregate.outputs import AggregateOutputs, aggregate_results, print_warnings
 from tierbench.aggregate.tables import CellFiles
 from tierbench.aggregate.trust_warnings import Thresholds

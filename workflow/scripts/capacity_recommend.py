@@ -1,9 +1,14 @@
 """The right-sizing report for the configured target rate."""
 
 import json
+import sys
 from pathlib import Path
 
 import polars as pl
+
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.capacity.recommend import recommendation, recommendation_markdown
 from tierbench.capacity.settings import CapacitySettings

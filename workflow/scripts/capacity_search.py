@@ -1,7 +1,12 @@
 """Search one cell's capacity: the runtime under the tier's limits, step after step."""
 
 import signal
+import sys
 from pathlib import Path
+
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings

@@ -1,6 +1,11 @@
 """Every cell's capacity record to the sweep's capacity table."""
 
+import sys
 from pathlib import Path
+
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.capacity.tables import read_record, write_capacity_tables
 

@@ -1,6 +1,12 @@
 """The comparison animation (GIF and MP4) from the aggregate tables."""
 
 import logging
+import sys
+from pathlib import Path
+
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.charts.data import load_chart_files
 from tierbench.charts.render import ChartOptions, render_comparison

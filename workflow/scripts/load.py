@@ -1,7 +1,12 @@
 """Run one cell: place the runtime under the tier's limits, load it with k6, measure."""
 
 import signal
+import sys
 from pathlib import Path
+
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.config.sweep import load_sweep
 from tierbench.load.backends import backend_for

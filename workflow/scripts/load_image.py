@@ -1,6 +1,11 @@
 """Build (or pull) one service's image and record its id."""
 
+import sys
 from pathlib import Path
+
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.load.docker.images import ensure_image
 

@@ -1,7 +1,12 @@
 """k6 JSON of one cell to tidy Parquet (requests, and the other samples beside them)."""
 
 import logging
+import sys
 from pathlib import Path
+
+# This checkout's tierbench package, whatever environment runs the job (the .venv, or a
+# conda environment from envs/tierbench.yaml wherever Snakemake put it).
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.tidy.k6_json import tidy_k6_json
 

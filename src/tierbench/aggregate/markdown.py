@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -74,7 +75,17 @@ def summary_table(summary: pl.DataFrame) -> list[str]:
     return lines
 
 
-def summary_markdown(summary: pl.DataFrame, warnings: list[str]) -> str:
+def preflight_section(preflight: Sequence[str]) -> list[str]:
+    """What the host could not give the sweep, found before it started; none, no section."""
+    if not preflight:
+        return []
+    intro = "Found before the sweep started (results/preflight.json):"
+    return ["## Pre-flight", "", intro, "", *(f"- {text}" for text in preflight), ""]
+
+
+def summary_markdown(
+    summary: pl.DataFrame, warnings: list[str], preflight: Sequence[str] = ()
+) -> str:
     repeats = int(summary["repeats"].max())
     spread_note = (
         f"Every figure is the mean of the {repeats} repeats' own values (each repeat's "
@@ -94,6 +105,7 @@ def summary_markdown(summary: pl.DataFrame, warnings: list[str]) -> str:
         "",
         *relative_lines(summary),
         "",
+        *preflight_section(preflight),
         "## Warnings",
         "",
         *(f"- {text}" for text in warnings),
@@ -103,6 +115,7 @@ def summary_markdown(summary: pl.DataFrame, warnings: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def warnings_markdown(warnings: list[str]) -> str:
-    body = [f"- {text}" for text in warnings] or ["No warnings: nothing looked suspect."]
+def warnings_markdown(warnings: list[str], preflight: Sequence[str] = ()) -> str:
+    body = [f"- {text}" for text in warnings] + [f"- Pre-flight: {text}" for text in preflight]
+    body = body or ["No warnings: nothing looked suspect."]
     return "\n".join(["# Warnings", "", *body]) + "\n"

@@ -13,6 +13,7 @@ from tierbench.aggregate.markdown import summary_markdown, warnings_markdown
 from tierbench.aggregate.tables import (
     WARNING_SEPARATOR,
     CellFiles,
+    MeasuredCell,
     read_cell,
     runs_frame,
     steps_frame,
@@ -54,6 +55,11 @@ def all_warnings(summary: pl.DataFrame) -> list[str]:
     return list(seen)
 
 
+def preflight_warnings(cells: Sequence[MeasuredCell]) -> list[str]:
+    """The pre-flight's warnings, once each, from the metas (older metas have none)."""
+    return list(dict.fromkeys(text for cell in cells for text in cell.meta.get("preflight") or []))
+
+
 def aggregate_results(
     cell_files: Sequence[CellFiles], outputs: AggregateOutputs, limits: Thresholds
 ) -> list[str]:
@@ -66,15 +72,16 @@ def aggregate_results(
     steps = steps_frame(cells)
     timeline = timeline_frame(cells)
     warnings = all_warnings(summary)
+    preflight = preflight_warnings(cells)
     write_frame(runs, outputs.runs_csv)
     write_frame(runs, outputs.runs_parquet)
     write_frame(summary, outputs.summary_csv)
     write_frame(summary, outputs.summary_parquet)
     write_frame(steps, outputs.steps_csv)
     write_frame(timeline, outputs.timeline_parquet)
-    write_text(summary_markdown(summary, warnings), outputs.summary_md)
-    write_text(warnings_markdown(warnings), outputs.warnings_md)
-    return warnings
+    write_text(summary_markdown(summary, warnings, preflight), outputs.summary_md)
+    write_text(warnings_markdown(warnings, preflight), outputs.warnings_md)
+    return [*warnings, *(f"pre-flight: {text}" for text in preflight)]
 
 
 def print_warnings(warnings: Sequence[str], stream=sys.stderr) -> None:

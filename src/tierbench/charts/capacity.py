@@ -119,7 +119,8 @@ def _host(record: dict[str, Any]) -> str:
     host = record.get("host") or {}
     if not host.get("cores"):
         return ""
-    return f"{host['cores']}-core host" + (f" ({host['cpu_model']})" if host.get("cpu_model") else "")
+    model = f" ({host['cpu_model']})" if host.get("cpu_model") else ""
+    return f"{host['cores']}-core host{model}"
 
 
 def _latency_range(data: CapacityData) -> list[float]:

@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "tierbench.commands.render",
     "tierbench.commands.k8s",
     "tierbench.commands.recommend",
+    "tierbench.commands.doctor",
 ]
 
 

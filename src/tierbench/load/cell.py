@@ -26,6 +26,7 @@ from tierbench.load.backend import Backend, LimitCheck, LimitsNotApplied, LoadRe
 from tierbench.load.host import CpuPlan, cpuset, plan_cpus
 from tierbench.load.k6 import K6Run
 from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
+from tierbench.preflight.record import recorded_warnings
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,8 @@ def run_cell(
     meta["git_revision"] = git_revision(project_dir)
     meta["orchestration_s"] = timings
     meta["runtime_workers"] = workers
+    # The sweep's pre-flight warnings, from results/preflight.json beside results/meta/.
+    meta["preflight"] = recorded_warnings(outputs.meta_json.parent.parent)
     cores_given, shared = load_side_cores(placement.cpus, facts["cores"])
     window_start, window_end = _window(k6, sweep.warmup_s)
     meta["load_side"] = load_side_usage(rows, window_start, window_end, cores_given, shared)

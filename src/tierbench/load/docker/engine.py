@@ -1,34 +1,50 @@
-"""What the Snakemake workflow needs beyond the rules: engine check, image sources,
-support-service shutdown."""
+"""What the Snakemake workflow needs beyond the rules: the engine's facts for the
+pre-flight, image sources, support-service shutdown."""
 
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tierbench.load.docker.compose import compose_client, compose_config
+from tierbench.load.docker.compose import compose_client, compose_config, docker_config_dir
 
-NO_ENGINE = """\
-tierbench: no Docker engine answers (`docker info` failed: {problem}).
-  Run `make bench`, which installs and starts one where it can (as root on Debian), or
-  install Docker Engine (https://docs.docker.com/engine/install/), start it, and make sure
-  your user may use it (the `docker` group). Then run snakemake again."""
+# tierbench's own Docker calls use a private config directory (see compose.py), which
+# holds no contexts: they reach DOCKER_HOST, or the default socket.
+DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 
 
-def check_docker_engine() -> None:
-    """Stop the run before any job when no Docker engine answers."""
+def docker_endpoint() -> str:
+    """Where tierbench's Docker calls go."""
+    return os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
+
+
+def docker_info(timeout_s: float = 2.0) -> tuple[dict | None, str | None]:
+    """The engine's `docker info` as a dict, asked the way tierbench's own calls ask it;
+    or None and why no engine answered. Starts nothing."""
     try:
-        result = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=20)
-        problem = result.stderr.strip().splitlines()[-1] if result.returncode else None
+        config = ["--config", str(docker_config_dir())]
+    except RuntimeError:
+        config = []  # no Compose binary: the pre-flight says so on its own line
+    command = ["docker", *config, "info", "--format", "{{json .}}"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except FileNotFoundError:
-        problem = "the docker command is not installed"
+        return None, "the docker command is not installed"
     except subprocess.TimeoutExpired:
-        problem = "it did not answer within 20 s"
-    if problem:
-        print(NO_ENGINE.format(problem=problem), file=sys.stderr)
-        raise SystemExit(1)
+        return None, f"it did not answer within {timeout_s:g} s"
+    errors = result.stderr.strip().splitlines()
+    if result.returncode != 0:
+        return None, errors[-1] if errors else f"docker info exited with {result.returncode}"
+    try:
+        info = json.loads(result.stdout)
+    except ValueError:
+        return None, f"docker info printed no JSON: {result.stdout.strip()[:200]}"
+    if info.get("ServerErrors"):
+        return None, "; ".join(info["ServerErrors"])
+    return info, None
 
 
 def dockerignore_patterns(context: Path) -> list[str]:

@@ -1,4 +1,5 @@
-# tierbench: `make bench` runs the sweep, `make test` runs the tests. Each sets up what is
+# tierbench: `make bench` runs the sweep, `make capacity` the capacity search, `make test` the
+# tests. Each sets up what is
 # missing first (virtualenv, Docker engine, base images, service dependencies) and skips
 # what is already done.
 
@@ -8,10 +9,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SNAKEMAKE_ARGS ?=
 
-.PHONY: bench test doctor setup venv docker images chromium lint dag
+.PHONY: bench capacity test doctor setup venv docker images chromium lint dag
 
-bench: setup
+bench: setup chromium
 	$(BIN)/snakemake --cores 1 --workflow-profile workflow/profiles/default $(SNAKEMAKE_ARGS)
+
+capacity: setup chromium
+	$(BIN)/snakemake --cores 1 --workflow-profile workflow/profiles/default capacity $(SNAKEMAKE_ARGS)
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -19,17 +19,20 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def temporary_path(destination: Path) -> Path:
-    """A hidden name beside `destination`, unique to this process."""
+def temporary_path(destination: Path, keep_suffix: bool = False) -> Path:
+    """A hidden name beside `destination`, unique to this process; with `keep_suffix`, it
+    ends like the destination (for writers that choose a format by the suffix)."""
+    if keep_suffix:
+        return destination.with_name(f".{destination.stem}.{os.getpid()}.tmp{destination.suffix}")
     return destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
 
 
 @contextmanager
-def replaced_atomically(destination: Path | str) -> Iterator[Path]:
+def replaced_atomically(destination: Path | str, keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `destination`; rename it into place on success."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_path(destination)
+    temporary = temporary_path(destination, keep_suffix)
     temporary.unlink(missing_ok=True)
     try:
         yield temporary

@@ -71,7 +71,41 @@ rule recommendation:
         "../scripts/capacity_recommend.py"
 
 
+rule capacity_charts:
+    input:
+        capacity="results/capacity.parquet",
+        records=capacity_paths("results/capacity/{cell}.json"),
+        recommendation="results/recommendation.json",
+        recommendation_md="results/recommendation.md",
+    output:
+        png=report(
+            "results/charts/capacity.png",
+            caption="../report/capacity_charts.rst",
+            category="Capacity",
+        ),
+        gif=report(
+            "results/charts/capacity.gif",
+            caption="../report/capacity_charts.rst",
+            category="Capacity",
+        ),
+        mp4="results/charts/capacity.mp4",
+        html=report(
+            "results/charts/capacity.html",
+            caption="../report/capacity_charts.rst",
+            category="Capacity",
+        ),
+    log:
+        "logs/charts/capacity.log",
+    conda:
+        "../../envs/tierbench.yaml"
+    params:
+        charts=config.get("charts", {}),
+    script:
+        "../scripts/charts_capacity.py"
+
+
 rule capacity:
     input:
         rules.capacity_table.output,
         rules.recommendation.output,
+        rules.capacity_charts.output,

@@ -16,8 +16,9 @@ from tierbench.charts import theme
 from tierbench.charts.data import Tier
 
 PASS_SYMBOL, FAIL_SYMBOL, CAPACITY_SYMBOL = "circle", "circle-open", "star"
-# The lowest latency drawn on the knee chart's log axis, in ms.
+# The lowest latency drawn on the knee chart's log axis, in ms, and its labelled ticks.
 LATENCY_FLOOR_MS = 0.5
+LATENCY_TICKS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 30000]
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def _host(record: dict[str, Any]) -> str:
     return f"{host['cores']}-core host{model}"
 
 
-def _latency_range(data: CapacityData) -> list[float]:
+def latency_range(data: CapacityData) -> list[float]:
     values = [
         s["percentile_ms"]
         for cell in data.cells.values()
@@ -152,17 +153,35 @@ def knee_traces(
             continue
         count = len(cell.steps) if shown_steps is None else shown_steps.get(runtime, 0)
         steps = [s for s in cell.steps[:count] if s.get("percentile_ms") is not None]
+        # The curve goes through one point per rate (the latest run of it); every run
+        # keeps its marker.
+        latest = {s["offered_rate"]: s for s in steps}
+        curve = [latest[rate] for rate in sorted(latest)]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [s["rps"] for s in curve],
+                "y": [max(s["percentile_ms"], LATENCY_FLOOR_MS) for s in curve],
+                "name": runtime,
+                "legendgroup": runtime,
+                "showlegend": False,
+                "line": {"color": colours[runtime], "width": 2},
+                "xaxis": axes[0],
+                "yaxis": axes[1],
+                "hoverinfo": "skip",
+            }
+        )
         ordered = sorted(steps, key=lambda s: s["offered_rate"])
         traces.append(
             {
                 "type": "scatter",
-                "mode": "lines+markers",
+                "mode": "markers",
                 "x": [s["rps"] for s in ordered],
                 "y": [max(s["percentile_ms"], LATENCY_FLOOR_MS) for s in ordered],
                 "name": runtime,
                 "legendgroup": runtime,
                 "showlegend": legend,
-                "line": {"color": colours[runtime], "width": 2},
                 "marker": {
                     "color": colours[runtime],
                     "size": 9,
@@ -206,7 +225,7 @@ def knee_traces(
     return traces
 
 
-def _x_range(data: CapacityData, tier: str) -> list[float]:
+def x_range_of(data: CapacityData, tier: str) -> list[float]:
     values = [s["rps"] or 0 for r in data.runtimes if (c := data.cell(r, tier)) for s in c.steps]
     return [0, max([1.0, *values]) * 1.12]
 
@@ -255,6 +274,10 @@ def axis_pair(
         "type": "log" if log_y else "linear",
         "title": {**common["title"], "text": y_title},
     }
+    if log_y:
+        layout[y_axis.replace("y", "yaxis")].update(
+            {"tickvals": LATENCY_TICKS, "ticktext": [f"{v:g}" for v in LATENCY_TICKS]}
+        )
     return x_axis, y_axis
 
 
@@ -355,12 +378,12 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
     columns = max(1, len(tiers))
     gap = 0.035
     panel_w = (0.96 - gap * (columns - 1)) / columns
-    y_range = _latency_range(data)
+    y_range = latency_range(data)
     index = 0
     for column, tier in enumerate(tiers):
         index += 1
         x0 = 0.03 + column * (panel_w + gap)
-        x_range = _x_range(data, tier.name)
+        x_range = x_range_of(data, tier.name)
         axes = axis_pair(
             layout, index, [x0, x0 + panel_w], [0.56, 0.86], x_range, y_range, font_size,
             x_title="achieved req/s", y_title=f"{data.percentile_label} ms" if column == 0 else "",

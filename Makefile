@@ -1,7 +1,6 @@
-# tierbench: `make bench` runs the sweep, `make capacity` the capacity search, `make test` the
-# tests. Each sets up what is
-# missing first (virtualenv, Docker engine, base images, service dependencies) and skips
-# what is already done.
+# tierbench: `make bench` runs the sweep, `make capacity` the capacity search, `make test`
+# the tests. Each sets up what is missing first (virtualenv, Docker engine, base images,
+# service dependencies, Chromium) and skips what is already done.
 
 PYTHON ?= python3
 VENV := .venv

@@ -15,7 +15,7 @@ from tierbench.config.sweep import ServiceEndpoint
 from tierbench.load.docker.cgroups import locate_cgroup
 from tierbench.load.docker.containers import RuntimeContainer, write_override
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.chromium]
 PROJECT = "tierbench-test"
 # A short search: the test's services answer in milliseconds.
 QUICK_SEARCH = {"start_rate": 16, "probe_hold_s": 1.5, "warmup_s": 2, "hold_s": 5}
@@ -95,6 +95,8 @@ def test_the_search_finds_the_capacity_the_utilisation_law_predicts(workdir: Wor
         assert (raw / f"{step['name']}.js").exists()
     assert record["limits"]["verified"] and record["search"]["search_s"] <= 150
     assert (results / "recommendation.md").read_text().startswith("# Right-sizing")
+    for chart in ("capacity.png", "capacity.gif", "capacity.mp4", "capacity.html"):
+        assert (results / "charts" / chart).stat().st_size > 0, chart
     assert containers_of(PROJECT) == []
 
 

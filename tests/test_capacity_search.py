@@ -15,10 +15,16 @@ class Simulated:
     """A service that keeps its SLO up to `capacity` iterations/s; a clock that advances by
     each step's length."""
 
-    def __init__(self, capacity: float, flaky_at: set[float] | None = None):
+    def __init__(
+        self,
+        capacity: float,
+        flaky_at: set[float] | None = None,
+        noisy_probe_at: set[float] | None = None,
+    ):
         self.capacity = capacity
         self.now = 0.0
         self.flaky_at = flaky_at or set()
+        self.noisy_probe_at = noisy_probe_at or set()
         self.calls: list[tuple[float, str]] = []
 
     def clock(self) -> float:
@@ -27,10 +33,17 @@ class Simulated:
     def __call__(self, rate: float, phase: str, warmup_s: float, hold_s: float) -> StepResult:
         self.now += warmup_s + hold_s + STEP_OVERHEAD_S
         self.calls.append((rate, phase))
-        passed = rate <= self.capacity and not (phase == "confirm" and rate in self.flaky_at)
+        noisy = phase == "probe" and rate in self.noisy_probe_at
+        passed = rate <= self.capacity and not (
+            (phase == "confirm" and rate in self.flaky_at) or noisy
+        )
         return StepResult(
             name=f"{len(self.calls):02d}", phase=phase, requested_rate=rate,
             offered_rate=rate, warmup_s=warmup_s, hold_s=hold_s, started_at="",
+            # Overloaded, a service still achieves about its capacity.
+            achieved_rate=min(rate, 1.08 * self.capacity),
+            # A noisy probe misses the SLO only just; an overloaded step by far.
+            percentile_ms=300.0 if noisy else 100.0 if passed else 2000.0,
             passed=passed, reasons=[] if passed else ["p99 over the SLO"],
         )
 
@@ -109,3 +122,25 @@ def test_noisy_steps_still_end_near_the_capacity():
         service = Noisy(capacity)
         outcome = capacity_search(service, CapacitySettings(), clock=service.clock)
         assert 0.9 * capacity <= outcome.best.requested_rate <= 1.03 * capacity
+
+
+def test_a_probe_that_fails_by_chance_does_not_bound_the_search():
+    """A probe's p99 rests on few requests: a slow one at a low rate must not end the
+    staircase there. The failing probe is held again as a full step, which passes."""
+    service = Simulated(300.0, noisy_probe_at={8.0})
+    outcome = capacity_search(service, CapacitySettings(), clock=service.clock)
+    assert (8.0, "step") in service.calls
+    assert 0.95 * 300 <= outcome.best.requested_rate <= 300
+
+
+def test_an_overloaded_steps_achieved_rate_aims_the_bisection():
+    """The first full step aims between the best pass and what the failing probe still
+    achieved, not at the middle of the factor-of-two bracket the probes left."""
+    service = Simulated(300.0)
+    capacity_search(service, CapacitySettings(), clock=service.clock)
+    first_full = next(rate for rate, phase in service.calls if phase == "step")
+    achieved_when_failing = 1.08 * 300
+    assert first_full == pytest.approx((256 * achieved_when_failing * 1.02) ** 0.5)
+    assert first_full < (256 * 512) ** 0.5
+    full_steps = [rate for rate, phase in service.calls if phase != "probe"]
+    assert len(full_steps) <= 5

@@ -33,6 +33,7 @@ rule summary_chart:
         summary="results/summary.parquet",
         timeline="results/timeline.parquet",
         meta=cell_paths("results/meta/{cell}.json"),
+        capacity=optional_capacity,
     output:
         png=report(
             "results/charts/summary.png",
@@ -54,6 +55,7 @@ rule html_report:
         summary="results/summary.parquet",
         timeline="results/timeline.parquet",
         meta=cell_paths("results/meta/{cell}.json"),
+        capacity=optional_capacity,
     output:
         html=report(
             "results/charts/report.html",

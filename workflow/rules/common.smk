@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from snakemake.exceptions import WorkflowError
 
 from tierbench.capacity.settings import CapacitySettings
+from tierbench.charts.data import capacity_files
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.load.docker.engine import build_context_files, stop_support_services
 from tierbench.preflight.run import before_sweep
@@ -70,6 +71,14 @@ def earlier_repeat(wildcards):
         for cell in SWEEP.cells
         if cell.repeat == repeat - 1
     ]
+
+
+def optional_capacity(wildcards):
+    """A capacity sweep's files, once one has run: the summary image and the report then
+    show a capacity panel (and redraw when a capacity sweep first appears)."""
+    if not Path("results/capacity.parquet").exists():
+        return []
+    return [str(path) for path in capacity_files("results")]
 
 
 def capacity_paths(pattern):

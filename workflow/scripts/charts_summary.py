@@ -14,5 +14,10 @@ from tierbench.charts.render import ChartOptions, render_summary_png
 # tierbench says what it rendered; the browser driver's chatter stays out of the log.
 logging.basicConfig(filename=snakemake.log[0], level=logging.WARNING)
 logging.getLogger("tierbench").setLevel(logging.INFO)
-data = load_chart_files(snakemake.input.summary, snakemake.input.timeline, snakemake.input.meta)
+data = load_chart_files(
+    snakemake.input.summary,
+    snakemake.input.timeline,
+    snakemake.input.meta,
+    snakemake.input.capacity,
+)
 render_summary_png(data, ChartOptions.from_config(snakemake.params.charts), snakemake.output.png)

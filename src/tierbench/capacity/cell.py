@@ -49,6 +49,10 @@ from tierbench.tidy.k6_json import (
     tidy_k6_json,
 )
 
+# Between steps the runtime must come back to idle (below this share of its CPU limit),
+# for at most this long.
+IDLE_SHARE = 0.1
+IDLE_WAIT_MAX_S = 10.0
 # Before the first step, an iteration is assumed to take this long (for pre-allocating
 # VUs); afterwards the last passing step's mean iteration time is used.
 FIRST_ITERATION_GUESS_S = 0.5
@@ -74,6 +78,7 @@ class _Runtime:
         self.rows: list[dict] = []
         self.restarts = 0
         self.sampler: Sampler | None = None
+        self.sampler_interval_s = 0.5
 
     def start(self) -> dict[str, Any]:
         self.backend.place(self.placement)
@@ -92,6 +97,19 @@ class _Runtime:
         if self.sampler is not None:
             self.rows.extend(self.sampler.stop())
             self.sampler = None
+
+    def wait_until_idle(self, cpus: float, settings: CapacitySettings) -> float:
+        """Seconds waited until the runtime's CPU fell below IDLE_SHARE of its limit (an
+        overloaded step leaves a queue that would poison the next), at least the
+        cool-down and at most IDLE_WAIT_MAX_S."""
+        started = time.monotonic()
+        time.sleep(settings.cooldown_s)
+        while time.monotonic() - started < IDLE_WAIT_MAX_S and self.sampler is not None:
+            recent = [r["cpu_cores"] for r in self.sampler.rows[-2:] if r.get("cpu_cores")]
+            if recent and max(recent) < IDLE_SHARE * cpus:
+                break
+            time.sleep(self.sampler_interval_s)
+        return time.monotonic() - started
 
     def replace_if_dead(self) -> tuple[str, bool]:
         """The runtime's state after a step; a dead runtime is placed afresh."""
@@ -151,7 +169,7 @@ def run_capacity_cell(
             )
             if result.passed and result.iteration_s:
                 iteration_s[0] = result.iteration_s
-            time.sleep(settings.cooldown_s)
+            runtime.wait_until_idle(placement.requested.cpus, settings)
             return result
 
         outcome = capacity_search(run_step, settings)
@@ -164,7 +182,7 @@ def run_capacity_cell(
     finally:
         backend.teardown()
 
-    verdict = classify(outcome, settings)
+    verdict = classify(outcome, settings, shared)
     say(log, f"{cell.name}: capacity {verdict.shown}, limited by {verdict.limited_by}: "
         f"{verdict.reason}")
     shutil.rmtree(work, ignore_errors=True)

@@ -4,9 +4,14 @@
    `start_rate`, an open-model ramp that stops at the first rate that fails. Short
    probes find the knee within a factor of two for a few seconds of load, and never
    hold the runtime far past it (an overloaded runtime's queue would poison what follows).
+   A probe holds too few requests for a sure p99 (at a low rate it is nearly the slowest
+   request), so a probe that failed on latency alone, and only just, is held again as a
+   full step before it bounds the search: if the full step passes, the staircase climbs.
 2. **Bisection**: full steps (warm-up, then a measured hold) at the geometric midpoint of
-   the highest passing and the lowest failing rate, until they are within `precision`
-   (5 %) of each other. A rate that passed only a probe is held again before it counts.
+   the highest passing rate and the likely knee below the lowest failing one (an
+   overloaded step still achieves about what the runtime can serve), until the best pass
+   and the lowest failure are within `precision` (5 %) of each other. A rate that passed
+   only a probe is held again before it counts.
 3. **Confirmation**: the best rate is run once more; if it fails now, it counts as
    failing, and the search goes on below it.
 
@@ -26,8 +31,10 @@ from tierbench.capacity.steps import StepResult
 
 # run(rate, phase, warmup_s, hold_s) -> the judged step
 StepRunner = Callable[[float, str, float, float], StepResult]
+# A probe that failed on latency alone, within this multiple of the SLO, is held again.
+DOUBTFUL_LATENCY = 2.0
 # Seconds a step costs beyond its load (k6 start, summary, tidy, cool-down), for the budget.
-STEP_OVERHEAD_S = 2.0
+STEP_OVERHEAD_S = 2.5
 
 
 @dataclass
@@ -50,11 +57,31 @@ class _Knowledge:
     failed: dict[float, StepResult] = field(default_factory=dict)
 
     def record(self, rate: float, result: StepResult) -> None:
-        if result.passed and rate not in self.failed:
+        failure = self.failed.get(rate)
+        if result.passed and failure is not None and failure.phase == "probe":
+            # A full step outweighs a probe: its hold is longer, its p99 surer.
+            del self.failed[rate]
+            failure = None
+        if result.passed and failure is None:
             self.passed.setdefault(rate, []).append(result.phase)
         elif not result.passed:
             self.passed.pop(rate, None)
             self.failed[rate] = result
+
+    def likely_ceiling(self, lo: float, precision: float) -> float:
+        """Where the knee probably is, below the lowest failing rate: an overloaded step
+        still achieves about what the runtime can serve, so the highest rate achieved in
+        a failing step is a close upper estimate. The next step aims between it and the
+        best pass; only real failures count for convergence."""
+        hi = self.lowest_failure
+        assert hi is not None
+        achieved = [
+            r.achieved_rate
+            for r in self.failed.values()
+            if r.achieved_rate and r.achieved_rate > lo
+        ]
+        estimate = min([hi, *(a * 1.02 for a in achieved)])
+        return max(estimate, lo * (1 + precision))
 
     @property
     def lowest_failure(self) -> float | None:
@@ -99,7 +126,7 @@ def capacity_search(
     while (lo := known.best_pass()) is not None:
         hi = known.lowest_failure
         if hi is not None and hi / lo > 1 + settings.precision:
-            rate, phase = math.sqrt(lo * hi), "step"
+            rate, phase = math.sqrt(lo * known.likely_ceiling(lo, settings.precision)), "step"
         elif known.full_passes(lo) == 0:
             rate, phase = lo, "step"
         elif known.full_passes(lo) == 1:
@@ -131,10 +158,27 @@ def capacity_search(
     return outcome
 
 
+def doubtful(result: StepResult, settings: CapacitySettings) -> bool:
+    """A failure that only its latency, and only just, decided: a probe's short hold may
+    have caught one slow request. An overloaded probe (drops, a rate not achieved, a p99
+    far past the SLO) is no doubt."""
+    label = settings.percentile_label
+    return (
+        bool(result.reasons)
+        and all(reason.startswith(label) for reason in result.reasons)
+        and result.percentile_ms is not None
+        and result.percentile_ms <= DOUBTFUL_LATENCY * settings.slo_ms
+    )
+
+
 def _probe_upwards(step, settings, affordable, probe_s, outcome) -> None:
     rate = settings.start_rate
+    full_step_s = settings.warmup_s + settings.hold_s + STEP_OVERHEAD_S
     while affordable(probe_s):
-        if not step(rate, "probe").passed:
+        probe = step(rate, "probe")
+        if not probe.passed and not (
+            doubtful(probe, settings) and affordable(full_step_s) and step(rate, "step").passed
+        ):
             return
         if rate >= settings.max_rate:
             outcome.reached_max_rate = True

@@ -11,7 +11,7 @@ DEFAULTS: dict[str, Any] = {
     "percentile": 99.0,
     "max_error_rate": 0.01,
     "min_achieved": 0.95,
-    "start_rate": 4.0,
+    "start_rate": 8.0,
     "max_rate": 20000.0,
     "min_rate": 0.25,
     "probe_warmup_s": 1.0,

@@ -49,9 +49,18 @@ class Verdict:
         return f"{'≥ ' if self.lower_bound else ''}{self.capacity_rps:,.0f} req/s"
 
 
-def _load_generator(step: StepResult, settings: CapacitySettings) -> str | None:
+def _load_generator(
+    step: StepResult, settings: CapacitySettings, shared: bool = False
+) -> str | None:
     if step.k6_cpu_cores is not None and step.k6_cpu_cores >= SATURATED:
         return f"k6 used {step.k6_cpu_cores:.2f} of a core"
+    if shared and step.load_side_share is not None and step.load_side_share >= SATURATED:
+        return (
+            f"the host's cores were {step.load_side_share:.0%} busy, shared by the runtime "
+            f"({step.cpu_cores or 0:.2f} cores), k6 ({step.k6_cpu_cores or 0:.2f}) and the "
+            f"support services ({step.support_cpu_cores or 0:.2f}): this tier asks for more "
+            "cores than the host can keep apart from the load generator"
+        )
     support = step.support_cpu_cores or 0.0
     if (
         step.load_side_share is not None
@@ -81,13 +90,13 @@ def _upstream(step: StepResult) -> str | None:
     return None
 
 
-def _cause(step: StepResult, settings: CapacitySettings) -> tuple[str, str]:
+def _cause(step: StepResult, settings: CapacitySettings, shared: bool) -> tuple[str, str]:
     """(limited_by, the evidence in words) of a failing step."""
     if step.oom_killed:
         return "memory", "the runtime was OOM-killed"
     if step.memory_pct is not None and step.memory_pct >= 100 * SATURATED:
         return "memory", f"the working set reached {step.memory_pct:.0f} % of the memory limit"
-    if evidence := _load_generator(step, settings):
+    if evidence := _load_generator(step, settings, shared):
         return "load-generator", evidence
     if evidence := _upstream(step):
         return "upstream", evidence
@@ -107,7 +116,11 @@ def _cause(step: StepResult, settings: CapacitySettings) -> tuple[str, str]:
     return "latency", f"the SLO broke{spare}"
 
 
-def classify(outcome: SearchOutcome, settings: CapacitySettings) -> Verdict:
+def classify(
+    outcome: SearchOutcome, settings: CapacitySettings, shared_with_runtime: bool = False
+) -> Verdict:
+    """The verdict of a search. `shared_with_runtime`: the tier was contended, so the
+    runtime and the load side shared the host's cores."""
     best, failing = outcome.best, outcome.failing
     passing = [s for s in outcome.steps if s.passed and s.memory_peak_bytes is not None]
     memory_peak = max((s.memory_peak_bytes for s in passing), default=None)
@@ -118,10 +131,10 @@ def classify(outcome: SearchOutcome, settings: CapacitySettings) -> Verdict:
             if outcome.reached_max_rate
             else "the search ran out of time before any step failed"
         )
-        if best is not None and (why := _load_generator(best, settings)):
+        if best is not None and (why := _load_generator(best, settings, shared_with_runtime)):
             limited_by, evidence = "load-generator", why
     else:
-        limited_by, evidence = _cause(failing, settings)
+        limited_by, evidence = _cause(failing, settings, shared_with_runtime)
     at = (
         f" at {failing.offered_rate:.3g} iterations/s ({failing.rps or 0:,.0f} req/s: "
         f"{'; '.join(failing.reasons)})"

@@ -10,11 +10,15 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from tierbench.charts.theme import ALL_FAILED, NO_DATA, NO_REQUESTS
+
+if TYPE_CHECKING:
+    from tierbench.charts.capacity import CapacityData
 
 # The per-second figures the animation replays, as named in timeline.parquet.
 TIMELINE_FIGURES = [
@@ -85,6 +89,7 @@ class ChartData:
     cells: dict[tuple[str, str], CellFigures]
     timelines: dict[tuple[str, str], CellTimeline]
     facts: RunFacts
+    capacity: CapacityData | None = None  # a capacity sweep's results, when there is one
 
     def cell(self, runtime: str, tier: str) -> CellFigures:
         return self.cells.get((runtime, tier), CellFigures(status=NO_DATA))
@@ -270,17 +275,33 @@ def _read_parquet(path: Path) -> pl.DataFrame:
 def load_chart_data(results_dir: Path | str) -> ChartData:
     """Read summary.parquet, timeline.parquet and meta/*.json from a results directory."""
     results_dir = Path(results_dir)
+    capacity = results_dir / "capacity.parquet"
     return load_chart_files(
         results_dir / "summary.parquet",
         results_dir / "timeline.parquet",
         list((results_dir / "meta").glob("*.json")),
+        capacity_files(results_dir) if capacity.exists() else [],
     )
 
 
+def capacity_files(results_dir: Path | str) -> list[Path]:
+    """A capacity sweep's files the charts read: its table, the cells' records and the
+    right-sizing report."""
+    results_dir = Path(results_dir)
+    files = [results_dir / "capacity.parquet", *sorted((results_dir / "capacity").glob("*.json"))]
+    recommendation = results_dir / "recommendation.json"
+    return files + ([recommendation] if recommendation.exists() else [])
+
+
 def load_chart_files(
-    summary_path: Path | str, timeline_path: Path | str, meta_paths: list[Path] | list[str]
+    summary_path: Path | str,
+    timeline_path: Path | str,
+    meta_paths: list[Path] | list[str],
+    capacity_paths: list[Path] | list[str] = (),
 ) -> ChartData:
-    """Read the chart inputs from explicit paths (as the workflow names them)."""
+    """Read the chart inputs from explicit paths (as the workflow names them);
+    `capacity_paths` (capacity.parquet, the records, recommendation.json) add a capacity
+    panel when a capacity sweep has run."""
     summary = _read_parquet(Path(summary_path))
     timeline = _read_parquet(Path(timeline_path))
     if summary.is_empty() and timeline.is_empty():
@@ -306,4 +327,16 @@ def load_chart_files(
         cells=_read_cells(summary) if not summary.is_empty() else {},
         timelines=_read_timelines(timeline),
         facts=_run_facts(metas),
+        capacity=_read_capacity([Path(p) for p in capacity_paths]),
     )
+
+
+def _read_capacity(paths: list[Path]) -> CapacityData | None:
+    from tierbench.charts.capacity import load_capacity_data
+
+    table = next((p for p in paths if p.suffix == ".parquet"), None)
+    if table is None:
+        return None
+    records = [p for p in paths if p.suffix == ".json" and p.name != "recommendation.json"]
+    recommendation = next((p for p in paths if p.name == "recommendation.json"), None)
+    return load_capacity_data(table, records, recommendation)

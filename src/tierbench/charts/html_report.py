@@ -165,12 +165,17 @@ def tier_bars_figure(data: ChartData) -> dict:
 
 def report_figures(data: ChartData) -> list[tuple[str, dict]]:
     """The report's sections in order: (heading, figure)."""
-    return [
+    sections = [
         ("Summary by tier", summary_figure(data)),
         ("Replay: every tier's load window", replay_figure(data)),
         ("Final figures, tier by tier", tier_bars_figure(data)),
         ("Results table", table_figure(data, 1280, 600)),
     ]
+    if data.capacity is not None:
+        from tierbench.charts.capacity import capacity_summary_figure
+
+        sections.append(("Capacity at the SLO", capacity_summary_figure(data.capacity)))
+    return sections
 
 
 def expected_trace_count(data: ChartData) -> int:

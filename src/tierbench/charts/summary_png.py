@@ -22,6 +22,24 @@ GRID_COLUMNS = 4
 MIN_WIDTH, MIN_HEIGHT = 1600, 900
 
 
+# With a capacity sweep's results, the last panel shows each runtime's capacity at the SLO
+# (what a tier can serve), instead of the seed load's throughput per CPU.
+CAPACITY_PANEL = ("capacity_rps", "Capacity at the SLO (req/s)", "", 1.0)
+
+
+def summary_panels(data: ChartData) -> list[tuple[str, str, str, float]]:
+    if data.capacity is None:
+        return SUMMARY_PANELS
+    return [*SUMMARY_PANELS[:-1], CAPACITY_PANEL]
+
+
+def _capacity_value(data: ChartData, runtime: str, tier: str) -> tuple[float | None, str]:
+    cell = data.capacity.cell(runtime, tier) if data.capacity else None
+    if cell is None or cell.capacity_rps is None:
+        return None, theme.NO_DATA if cell is None else "none"
+    return cell.capacity_rps, cell.shown
+
+
 def _shown_value(cell: CellFigures, figure: str, scale: float) -> tuple[float | None, str | None]:
     """The bar's value, or why there is none (`no data`, `no requests`, `all requests failed`)."""
     if cell.status in (theme.NO_DATA, theme.NO_REQUESTS):
@@ -54,6 +72,13 @@ def footer_text(data: ChartData) -> str:
             "At some tiers the runtime shared CPUs with the load generator (the host "
             "has too few cores): treat those figures as lower bounds."
         )
+    if data.capacity is not None:
+        capacity = data.capacity
+        lines.append(
+            f"Capacity: the highest open-model rate with {capacity.percentile_label} ≤ "
+            f"{capacity.slo_ms:g} ms, from `snakemake capacity`; ≥ marks a lower bound (the "
+            "load side, an upstream or the search bound stopped the search)."
+        )
     if facts.load_side_saturated:
         lines.append(
             "⚠ The load side (k6 and the support services) was saturated in "
@@ -69,13 +94,14 @@ def summary_figure(data: ChartData, width: int = MIN_WIDTH, height: int = MIN_HE
     layout = theme.base_layout(width, height)
     font_size = layout["font"]["size"]
     tiers = [theme.tier_label(t.name) for t in data.tiers]
-    rows = (len(SUMMARY_PANELS) + GRID_COLUMNS - 1) // GRID_COLUMNS
+    panels = summary_panels(data)
+    rows = (len(panels) + GRID_COLUMNS - 1) // GRID_COLUMNS
     top, bottom, gap_x, gap_y = 0.86, 0.14, 0.05, 0.12
     panel_w = (1 - 0.03 - gap_x * (GRID_COLUMNS - 1)) / GRID_COLUMNS - 0.005
     panel_h = (top - bottom - gap_y * (rows - 1)) / rows
     traces: list[dict] = []
     annotations: list[dict] = []
-    for index, (figure, title, unit, scale) in enumerate(SUMMARY_PANELS, start=1):
+    for index, (figure, title, unit, scale) in enumerate(panels, start=1):
         column, row = (index - 1) % GRID_COLUMNS, (index - 1) // GRID_COLUMNS
         x0 = 0.035 + column * (panel_w + gap_x)
         y1 = top - row * (panel_h + gap_y)
@@ -84,6 +110,12 @@ def summary_figure(data: ChartData, width: int = MIN_WIDTH, height: int = MIN_HE
         for runtime in data.runtimes:
             values, texts, errors = [], [], []
             for tier in data.tiers:
+                if figure == CAPACITY_PANEL[0]:
+                    value, text = _capacity_value(data, runtime, tier.name)
+                    values.append(value or 0.0)
+                    texts.append(text)
+                    errors.append(0.0)
+                    continue
                 cell = data.cell(runtime, tier.name)
                 value, reason = _shown_value(cell, figure, scale)
                 values.append(value if value is not None else 0.0)

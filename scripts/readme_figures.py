@@ -1,0 +1,61 @@
+"""Every figure in README.md comes from a file the tool wrote and that is committed.
+
+README.md holds blocks
+
+    <!-- figures: docs/example/capacity.md -->
+    ...
+    <!-- /figures -->
+
+whose content is the named file's, verbatim (`text` after the path puts it in a text
+fence). `python scripts/readme_figures.py` rewrites every block from its file;
+`--check` only says which blocks differ from their files and exits 1 if any does.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+BLOCK = re.compile(
+    r"(<!-- figures: (?P<path>\S+)(?P<text> text)? -->\n)(?P<body>.*?)(<!-- /figures -->)",
+    re.S,
+)
+
+
+def block_body(path: str, text: bool) -> str:
+    content = (ROOT / path).read_text(encoding="utf-8").rstrip("\n") + "\n"
+    return f"```text\n{content}```\n" if text else content
+
+
+def synced(readme: str) -> str:
+    def fill(match: re.Match) -> str:
+        body = block_body(match["path"], bool(match["text"]))
+        return f"{match.group(1)}{body}{match.group(5)}"
+
+    return BLOCK.sub(fill, readme)
+
+
+def stale_blocks(readme: str) -> list[str]:
+    return [
+        match["path"]
+        for match in BLOCK.finditer(readme)
+        if match["body"] != block_body(match["path"], bool(match["text"]))
+    ]
+
+
+def main(argv: list[str]) -> int:
+    readme = README.read_text(encoding="utf-8")
+    if "--check" in argv:
+        stale = stale_blocks(readme)
+        for path in stale:
+            print(f"README.md: the block from {path} differs from the file", file=sys.stderr)
+        return 1 if stale else 0
+    README.write_text(synced(readme), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

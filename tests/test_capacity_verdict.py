@@ -1,0 +1,86 @@
+"""Why a search stopped (`limited_by`), and when its figure is only a lower bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from tierbench.capacity.search import SearchOutcome
+from tierbench.capacity.settings import CapacitySettings
+from tierbench.capacity.steps import StepResult, judge
+from tierbench.capacity.verdict import classify
+
+SETTINGS = CapacitySettings()
+
+
+def step(rate: float, **figures) -> StepResult:
+    result = StepResult(
+        name=f"s{rate:g}", phase="step", requested_rate=rate, offered_rate=rate,
+        warmup_s=3, hold_s=7, started_at="", requests=int(rate * 7),
+        achieved_rate=rate, rps=rate * 5, error_rate=0.0, percentile_ms=100.0,
+        cpu_pct=50.0, k6_cpu_cores=0.2, support_cpu_cores=0.05, load_side_share=0.25,
+        memory_pct=20.0, memory_peak_bytes=50e6,
+    )
+    for key, value in figures.items():
+        setattr(result, key, value)
+    return judge(result, SETTINGS)
+
+
+def outcome(failing: StepResult, best: StepResult | None = None, **flags) -> SearchOutcome:
+    best = best or step(100)
+    return SearchOutcome(
+        steps=[best, failing], best=best, failing=failing, converged=True, confirmed=True,
+        **flags,
+    )
+
+
+@pytest.mark.parametrize(
+    ("failing", "limited_by", "lower_bound"),
+    [
+        (step(105, oom_killed=True, runtime_state="exited"), "memory", False),
+        (step(105, percentile_ms=400.0, memory_pct=95.0), "memory", False),
+        (step(105, percentile_ms=400.0, k6_cpu_cores=0.95, load_side_share=1.0),
+         "load-generator", True),
+        # Drops while latency is within the SLO: k6 ran out of VUs, not the runtime of speed.
+        (step(105, dropped_iterations=12, percentile_ms=90.0), "load-generator", True),
+        # The support services filled the load side's cores: an upstream set the limit.
+        (step(105, percentile_ms=400.0, k6_cpu_cores=0.3, support_cpu_cores=0.65,
+              load_side_share=0.95), "upstream", True),
+        (step(105, percentile_ms=400.0, cpu_pct=99.0, throttled_share=0.8), "cpu", False),
+        (step(105, percentile_ms=400.0, cpu_pct=60.0, throttled_share=0.7), "cpu", False),
+        (step(105, error_rate=0.2, cpu_pct=40.0), "errors", False),
+        (step(105, percentile_ms=400.0, cpu_pct=40.0), "latency", False),
+    ],
+)
+def test_the_failing_steps_evidence_names_the_limit(failing, limited_by, lower_bound):
+    assert not failing.passed
+    verdict = classify(outcome(failing), SETTINGS)
+    assert (verdict.limited_by, verdict.lower_bound) == (limited_by, lower_bound)
+    assert verdict.capacity_rps == 500
+    assert verdict.shown == ("≥ 500 req/s" if lower_bound else "500 req/s")
+    assert limited_by in verdict.reason or "lower bound" in verdict.reason
+
+
+def test_a_contended_tier_full_of_runtime_and_load_side_is_a_lower_bound():
+    failing = step(105, percentile_ms=400.0, cpu_pct=60.0, cpu_cores=1.2, k6_cpu_cores=0.5,
+                   support_cpu_cores=0.2, load_side_share=0.97)
+    verdict = classify(outcome(failing), SETTINGS, shared_with_runtime=True)
+    assert verdict.limited_by == "load-generator" and verdict.lower_bound
+    assert "shared by the runtime" in verdict.reason
+
+
+def test_passing_up_to_the_search_bound_is_a_lower_bound():
+    best = step(20000)
+    verdict = classify(
+        SearchOutcome(steps=[best], best=best, converged=True, confirmed=True,
+                      reached_max_rate=True),
+        SETTINGS,
+    )
+    assert verdict.limited_by == "search-bound" and verdict.lower_bound
+    assert "raise capacity.max_rate" in verdict.reason
+
+
+def test_no_passing_rate_has_no_capacity():
+    failing = step(0.25, percentile_ms=900.0)
+    verdict = classify(SearchOutcome(steps=[failing], failing=failing), SETTINGS)
+    assert verdict.capacity_rps is None and verdict.shown == "none"
+    assert verdict.reason.startswith("No rate passed")

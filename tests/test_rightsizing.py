@@ -1,0 +1,123 @@
+"""Right-sizing arithmetic: replicas, memory fit, the providers' size rounding and cost."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+
+from tierbench.capacity.recommend import capacity_at_slo
+from tierbench.capacity.rightsizing import (
+    SizingError,
+    cheapest,
+    fargate_size,
+    gke_autopilot_size,
+    plan_options,
+)
+from tierbench.capacity.settings import DEFAULT_PRICES, Price
+
+FARGATE = Price("fargate", 0.04048, 0.004445, "fargate", "s", "d")
+GKE = Price("gke", 0.0445, 0.0049225, "gke-autopilot", "s", "d")
+MiB = 2**20
+
+
+@pytest.mark.parametrize(
+    ("cpus", "memory_gb", "billed"),
+    [
+        (0.25, 0.25, (0.25, 0.5)),  # XS: 0.25 vCPU with at least 0.5 GB
+        (0.25, 0.5, (0.25, 0.5)),
+        (0.25, 0.75, (0.25, 1.0)),
+        (0.5, 0.5, (0.5, 1.0)),  # S: 0.5 vCPU needs 1-4 GB
+        (1.0, 1.0, (1.0, 2.0)),  # M: 1 vCPU needs 2-8 GB
+        (2.0, 2.0, (2.0, 4.0)),  # L: 2 vCPU needs 4-16 GB
+        (0.3, 0.25, (0.5, 1.0)),  # CPU rounds up to the next size
+        (1.0, 9.0, (2.0, 9.0)),  # 9 GB is past 1 vCPU's 8 GB: the next CPU size
+        (8.0, 17.0, (8.0, 20.0)),  # 8 vCPU: 4 GB steps from 16
+    ],
+)
+def test_fargate_bills_the_next_valid_size(cpus, memory_gb, billed):
+    assert fargate_size(cpus, memory_gb) == billed
+
+
+def test_fargate_has_no_size_past_16_vcpu():
+    with pytest.raises(SizingError, match="no Fargate task size"):
+        fargate_size(32, 64)
+
+
+@pytest.mark.parametrize(
+    ("cpus", "memory_gb", "billed"),
+    [
+        (0.25, 0.25, (0.25, 0.5)),  # minimum 0.5 GiB
+        (0.5, 0.25, (0.5, 0.5)),  # at least 1 GiB per vCPU: 0.5 GiB
+        (1.0, 0.5, (1.0, 1.0)),
+        (0.3, 1.0, (0.5, 1.0)),  # CPU in steps of 0.25
+        (0.25, 4.0, (0.75, 4.0)),  # past 6.5 GiB per vCPU: CPU rises
+    ],
+)
+def test_gke_autopilot_raises_requests_to_its_minimums_and_ratios(cpus, memory_gb, billed):
+    assert gke_autopilot_size(cpus, memory_gb) == pytest.approx(billed)
+
+
+def capacity_table(**rows) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {"runtime": "ts", "tier": tier, "cpus": cpus, "memory_bytes": memory,
+             "capacity_rps": rps, "lower_bound": False, "memory_peak_bytes": peak}
+            for tier, (cpus, memory, rps, peak) in rows.items()
+        ]
+    )
+
+
+def test_replicas_memory_fit_and_cost():
+    table = capacity_table(
+        xs=(0.25, 256 * MiB, 112.0, 40 * MiB),
+        s=(0.5, 512 * MiB, 225.0, 40 * MiB),
+        tight=(1.0, 256 * MiB, 500.0, 230 * MiB),  # 230 MiB + 15 % is over 256 MiB
+    )
+    options = plan_options(table, [FARGATE, GKE], 1000.0, headroom=0.7, memory_margin=0.15)
+    by = {(o.tier, o.provider): o for o in options}
+    xs = by[("xs", "fargate")]
+    assert xs.replicas == math.ceil(1000 / (112 * 0.7)) == 13
+    assert (xs.billed_vcpu, xs.billed_gb) == (0.25, 0.5)
+    assert xs.cost_per_hour == pytest.approx(13 * (0.25 * 0.04048 + 0.5 * 0.004445))
+    assert xs.cost_per_million == pytest.approx(xs.cost_per_hour / (1000 * 3600) * 1e6)
+    s = by[("s", "fargate")]
+    assert s.replicas == 7 and (s.billed_vcpu, s.billed_gb) == (0.5, 1.0)
+    assert not by[("tight", "fargate")].memory_fits
+    assert not by[("tight", "fargate")].viable and "exceeds" in by[("tight", "fargate")].note
+    best = cheapest(options)
+    assert best[("ts", "fargate")].tier == "xs"
+    assert best[("ts", "gke")].tier == "s"  # 0.5 vCPU with 0.5 GiB on Autopilot
+
+
+def test_a_tier_where_no_rate_met_the_slo_is_not_viable():
+    table = capacity_table(xs=(0.25, 256 * MiB, None, None))
+    [option] = plan_options(table, [FARGATE], 100.0, 0.7, 0.15)
+    assert option.replicas is None and not option.viable
+    assert "no rate met the SLO" in option.note
+
+
+def test_the_shipped_prices_are_the_published_ones():
+    assert DEFAULT_PRICES["aws-fargate-us-east-1"]["vcpu_hour"] == 0.04048
+    assert DEFAULT_PRICES["aws-fargate-us-east-1"]["gb_hour"] == 0.004445
+    assert DEFAULT_PRICES["gke-autopilot"]["vcpu_hour"] == 0.0445
+    assert DEFAULT_PRICES["gke-autopilot"]["gb_hour"] == 0.0049225
+
+
+def test_a_stricter_slo_judges_the_steps_again():
+    record = {
+        "settings": {"slo_ms": 250, "percentile": 99},
+        "verdict": {"lower_bound": False},
+        "steps": [
+            {"phase": "probe", "offered_rate": 8, "rps": 40, "percentile_ms": 90, "reasons": ""},
+            {"phase": "step", "offered_rate": 50, "rps": 250, "percentile_ms": 120, "reasons": ""},
+            {"phase": "step", "offered_rate": 60, "rps": 300, "percentile_ms": 180, "reasons": ""},
+            {"phase": "step", "offered_rate": 70, "rps": 330,
+             "percentile_ms": 400, "reasons": "p99 400 ms > SLO 250 ms"},
+        ],
+    }
+    assert capacity_at_slo(record, 250) == (300, False)
+    assert capacity_at_slo(record, 150) == (250, False)
+    # Looser than the search's own SLO: the search stopped at its knee, so "at least".
+    assert capacity_at_slo(record, 500) == (330, True)

@@ -11,7 +11,7 @@ SNAKEMAKE_ARGS ?=
 .PHONY: bench test setup venv docker images chromium lint dag
 
 bench: setup
-	$(BIN)/snakemake --cores 1 --workflow-profile workflow/profiles/default $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 $(SNAKEMAKE_ARGS)
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -9,11 +9,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from snakemake.exceptions import WorkflowError
 
 from tierbench.config.sweep import ConfigError, load_sweep
-from tierbench.load.docker.engine import (
-    build_context_files,
-    check_docker_engine,
-    stop_support_services,
-)
+from tierbench.load.docker.build_context import build_context_files
+from tierbench.load.docker.engine import check_docker_engine, stop_support_services
+from tierbench.load.preflight import check_k6_script
 
 try:
     SWEEP = load_sweep(config)
@@ -36,8 +34,9 @@ wildcard_constraints:
     service="|".join(IMAGE_SERVICES),
 
 
-# k6's raw JSON is large: when not kept, it goes once the tidy step has read it.
-K6_JSON = "results/k6/{cell}.json"
+# k6's raw JSON, gzip-compressed as k6 writes it (k6 compresses when the name ends in
+# .gz); when not kept, it goes once the tidy step has read it.
+K6_JSON = "results/k6/{cell}.json.gz"
 if not SWEEP.config["keep_k6_json"]:
     K6_JSON = temp(K6_JSON)
 
@@ -74,12 +73,15 @@ def cell_settings(wildcards):
 
 
 def service_sources(wildcards):
-    """The files of a service's build context, so an image rebuilds when they change."""
+    """Every file that shapes a service's image (its Dockerfile, .dockerignore and the
+    build context's files), so the image rebuilds when one changes."""
     return build_context_files(SWEEP.compose_file, SWEEP.project, wildcards.service)
 
 
+# Before any image is built or container started: an engine, and a k6 script that runs.
 onstart:
     check_docker_engine()
+    check_k6_script(SWEEP)
 
 
 onsuccess:

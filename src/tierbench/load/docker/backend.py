@@ -21,7 +21,7 @@ from tierbench.load.docker.containers import (
     USER_SET_LIMITS,
     RuntimeContainer,
     limits_override,
-    wait_for_http,
+    wait_until_ready,
     write_override,
 )
 from tierbench.load.docker.engine import stop_support_services
@@ -86,11 +86,7 @@ class DockerBackend(Backend):
         self._support_client().start_support(self.sweep.support)
         for entry in self.sweep.support:
             if isinstance(entry, ServiceEndpoint):
-                wait_for_http(
-                    entry.base_url + entry.health_path,
-                    timeout_s,
-                    f"support service {entry.service}",
-                )
+                wait_until_ready(entry, timeout_s, f"support service {entry.service}")
 
     def place(self, placement: Placement) -> None:
         service = placement.runtime.service

@@ -107,6 +107,37 @@ def health_problem(url: str) -> str | None:
         return str(getattr(error, "reason", error))
 
 
+def tcp_problem(port: int) -> str | None:
+    """None when a TCP connection to 127.0.0.1:`port` succeeds, else what went wrong."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return None
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
+
+
+def _wait_until(
+    problem_now: Callable[[], str | None],
+    timeout_s: float,
+    failure: Callable[[str], str],
+    stop_early: Callable[[], str | None],
+) -> float:
+    """Seconds until `problem_now()` names no problem; ContainerError with `failure(last
+    problem)` past the timeout, or as soon as `stop_early` names a reason to give up."""
+    started = time.monotonic()
+    problem = "no answer"
+    while time.monotonic() - started < timeout_s:
+        found = problem_now()
+        if found is None:
+            return time.monotonic() - started
+        problem = found
+        reason = stop_early()
+        if reason:
+            raise ContainerError(reason)
+        time.sleep(0.05)
+    raise ContainerError(failure(problem))
+
+
 def wait_for_http(
     url: str,
     timeout_s: float,
@@ -115,17 +146,29 @@ def wait_for_http(
 ) -> float:
     """Seconds until `url` answered 200; ContainerError past the timeout, or as soon as
     `stop_early` names a reason to give up (the container exited, say)."""
-    started = time.monotonic()
-    problem = "no answer"
-    while time.monotonic() - started < timeout_s:
-        problem = health_problem(url)
-        if problem is None:
-            return time.monotonic() - started
-        reason = stop_early()
-        if reason:
-            raise ContainerError(reason)
-        time.sleep(0.05)
-    raise ContainerError(f"{what} was not healthy after {timeout_s:g} s: {url} gave {problem}")
+    return _wait_until(
+        lambda: health_problem(url),
+        timeout_s,
+        lambda problem: f"{what} was not healthy after {timeout_s:g} s: {url} gave {problem}",
+        stop_early,
+    )
+
+
+def wait_until_ready(endpoint: ServiceEndpoint, timeout_s: float, what: str) -> float:
+    """Seconds until `endpoint` is ready: HTTP 200 from its health path, or, for a service
+    with none (a database, say), a TCP connection to its port."""
+    if endpoint.health_path is not None:
+        return wait_for_http(endpoint.base_url + endpoint.health_path, timeout_s, what)
+    return _wait_until(
+        lambda: tcp_problem(endpoint.port),
+        timeout_s,
+        lambda problem: (
+            f"{what} was not ready after {timeout_s:g} s: no TCP connection to "
+            f"127.0.0.1:{endpoint.port} ({problem}). Check its port in the config, or give "
+            "it a health_path if it speaks HTTP"
+        ),
+        lambda: None,
+    )
 
 
 def port_in_use(port: int) -> bool:

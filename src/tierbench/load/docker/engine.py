@@ -1,14 +1,12 @@
-"""What the Snakemake workflow needs beyond the rules: engine check, image sources,
-support-service shutdown."""
+"""What the Snakemake workflow needs beyond the rules: engine check, support-service
+shutdown. (The files that shape each image are `tierbench.load.docker.build_context`.)"""
 
 from __future__ import annotations
 
-import fnmatch
 import subprocess
 import sys
-from pathlib import Path
 
-from tierbench.load.docker.compose import compose_client, compose_config
+from tierbench.load.docker.compose import compose_client
 
 NO_ENGINE = """\
 tierbench: no Docker engine answers (`docker info` failed: {problem}).
@@ -29,42 +27,6 @@ def check_docker_engine() -> None:
     if problem:
         print(NO_ENGINE.format(problem=problem), file=sys.stderr)
         raise SystemExit(1)
-
-
-def dockerignore_patterns(context: Path) -> list[str]:
-    ignore = context / ".dockerignore"
-    if not ignore.exists():
-        return []
-    lines = (line.strip() for line in ignore.read_text().splitlines())
-    return [line.rstrip("/") for line in lines if line and not line.startswith(("#", "!"))]
-
-
-def build_context_files(compose_file: Path, project: str, service: str) -> list[str]:
-    """The files of a service's build context that shape its image.
-
-    Files the .dockerignore leaves out cannot change the image; node_modules is derived
-    from the lock file beside it, which is counted instead.
-    """
-    build = compose_config(compose_file, project)["services"][service].get("build")
-    if not build:
-        return []
-    context = Path(build["context"])
-    skipped = {".git", "__pycache__", ".pytest_cache", "node_modules"}
-    patterns = dockerignore_patterns(context)
-    files = []
-    for path in context.rglob("*"):
-        relative = path.relative_to(context)
-        if skipped.intersection(relative.parts) or not path.is_file():
-            continue
-        if any(
-            fnmatch.fnmatch(str(relative), pattern.removeprefix("**/"))
-            or fnmatch.fnmatch(part, pattern.removeprefix("**/"))
-            for pattern in patterns
-            for part in relative.parts
-        ):
-            continue
-        files.append(str(path))
-    return sorted(files)
 
 
 def stop_support_services(sweep) -> None:

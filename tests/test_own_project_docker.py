@@ -18,7 +18,7 @@ import yaml
 
 from conftest import REPO, STACK, containers_of
 
-pytestmark = [pytest.mark.docker, pytest.mark.chromium]
+pytestmark = pytest.mark.docker
 
 README_COMMAND = "snakemake --cores 1 --configfile ../my-service/my-config.yaml"
 
@@ -117,6 +117,7 @@ def own_project(destination: Path) -> Path:
     return destination
 
 
+@pytest.mark.chromium
 def test_a_project_outside_the_repository_sweeps_with_the_readmes_command(tmp_path):
     assert README_COMMAND in (REPO / "README.md").read_text()
     tierbench = checkout(tmp_path / "tierbench")
@@ -154,3 +155,32 @@ def test_a_project_outside_the_repository_sweeps_with_the_readmes_command(tmp_pa
     for chart in ("comparison.gif", "comparison.mp4", "summary.png", "report.html"):
         assert (results / "charts" / chart).stat().st_size > 0, chart
     assert containers_of("my-service") == []
+
+
+def test_a_support_service_whose_healthcheck_never_passes_stops_the_run(workdir):
+    with open(workdir.path / "compose.yaml", "a") as compose:
+        compose.write(
+            "  stuck:\n"
+            "    <<: *app\n"
+            '    environment: {PORT: "19287"}\n'
+            "    healthcheck:\n"
+            '      test: ["CMD", "python3", "-c", "raise SystemExit(1)"]\n'
+            "      interval: 1s\n"
+            "      retries: 100\n"
+        )
+    config = workdir.config
+    config["runtimes"] = {"web": config["runtimes"]["web"]}
+    config["tiers"] = {"xs": config["tiers"]["xs"]}
+    config["support_services"] = ["stuck"]
+    config["health_timeout"] = 4
+    workdir.write_config(config)
+    started = time.monotonic()
+    result = workdir.snakemake("sweep")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # Compose waited for the healthcheck, up to health_timeout, not for its 100 retries.
+    assert time.monotonic() - started < 60
+    assert "could not start support services stuck" in output
+    assert "not healthy after 4s" in output  # Compose's own words
+    assert not (workdir.path / "results" / "meta").exists()
+    assert containers_of("tierbench-test") == []

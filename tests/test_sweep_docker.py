@@ -78,6 +78,9 @@ def test_sweep_runs_each_cell_then_reruns_only_what_changed(workdir):
         assert float(samples[-1]["memory_bytes"]) > 0
         summary = json.loads((workdir.path / "results/k6" / f"{cell}.summary.json").read_text())
         assert summary["metrics"]["http_reqs"]["count"] > 0
+        # k6 compressed its raw results as it wrote them: the partial name ended in .gz too.
+        raw = workdir.path / "results/k6" / f"{cell}.json.gz"
+        assert raw.read_bytes()[:2] == b"\x1f\x8b"
     # Support services stop with the sweep; no runtime container is left behind.
     assert containers_of(PROJECT) == []
 

@@ -83,7 +83,7 @@ class DockerBackend(Backend):
         )
 
     def start_support(self, timeout_s: float) -> None:
-        self._support_client().start_support(self.sweep.support)
+        self._support_client().start_support(self.sweep.support, timeout_s)
         for entry in self.sweep.support:
             if isinstance(entry, ServiceEndpoint):
                 wait_until_ready(entry, timeout_s, f"support service {entry.service}")

@@ -4,6 +4,7 @@ read the limits back, and remove it on every path."""
 from __future__ import annotations
 
 import errno
+import math
 import socket
 import time
 import urllib.error
@@ -202,8 +203,11 @@ class RuntimeContainer:
         )
         self.container: Container | None = None
 
-    def start_support(self, support: list[ServiceEndpoint | str]) -> None:
-        """Start the support services unless they run already; they are never limited."""
+    def start_support(
+        self, support: list[ServiceEndpoint | str], timeout_s: float | None = None
+    ) -> None:
+        """Start the support services unless they run already; they are never limited.
+        Compose waits for the healthcheck of those that have one, up to `timeout_s`."""
         names = [entry if isinstance(entry, str) else entry.service for entry in support]
         if not names:
             return
@@ -218,7 +222,13 @@ class RuntimeContainer:
                     "or move the service to another port"
                 )
         try:
-            self.client.compose.up(services=names, detach=True, wait=True, quiet=True)
+            self.client.compose.up(
+                services=names,
+                detach=True,
+                wait=True,
+                wait_timeout=None if timeout_s is None else math.ceil(timeout_s),
+                quiet=True,
+            )
         except DockerException as error:
             raise ContainerError(
                 f"could not start support services {', '.join(names)}: {error.stderr or error}"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, STACK, containers_of
+from conftest import REPO, STACK, containers_of, fresh_checkout
 
 pytestmark = pytest.mark.docker
 
@@ -92,20 +92,6 @@ CONFIG = {
 }
 
 
-def checkout(destination: Path) -> Path:
-    """The repository's files a clone has, without its results or environment."""
-    destination.mkdir()
-    for name in ("Snakefile", "pyproject.toml"):
-        shutil.copy(REPO / name, destination / name)
-    for folder in ("workflow", "profiles", "config", "src", "envs"):
-        shutil.copytree(
-            REPO / folder,
-            destination / folder,
-            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".env"),
-        )
-    return destination
-
-
 def own_project(destination: Path) -> Path:
     shutil.copytree(STACK / "app", destination / "app")
     (destination / "compose.yaml").write_text(COMPOSE)
@@ -120,7 +106,7 @@ def own_project(destination: Path) -> Path:
 @pytest.mark.chromium
 def test_a_project_outside_the_repository_sweeps_with_the_readmes_command(tmp_path):
     assert README_COMMAND in (REPO / "README.md").read_text()
-    tierbench = checkout(tmp_path / "tierbench")
+    tierbench = fresh_checkout(tmp_path / "tierbench")
     own_project(tmp_path / "my-service")
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     log = tmp_path / "snakemake.log"

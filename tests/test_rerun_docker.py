@@ -4,12 +4,15 @@ a Dockerfile that `.dockerignore` lists."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import Workdir, containers_of, planned_cells, planned_jobs, run_snakemake
+from conftest import REPO, Workdir, containers_of, fresh_checkout, planned_cells, planned_jobs
 
 pytestmark = pytest.mark.docker
 PROJECT = "tierbench-test"
@@ -33,6 +36,8 @@ OWN_SERVICE = """\
 def add_own_service(stack: Workdir) -> None:
     shutil.copytree(stack.path / "app", stack.path / "app-own")
     (stack.path / "app-own" / ".dockerignore").write_text("Dockerfile\n.dockerignore\n")
+    # Larger than Snakemake's default checksum limit (1 MB), as vendored binaries are.
+    (stack.path / "app-own" / "vendor.bin").write_bytes(bytes(range(256)) * 8192)
     with open(stack.path / "compose.yaml", "a") as compose:
         compose.write(OWN_SERVICE)
     config = stack.config
@@ -44,9 +49,15 @@ def add_own_service(stack: Workdir) -> None:
     stack.write_config(config)
 
 
-def dry_run(directory: Path) -> str:
-    result = run_snakemake(
-        directory, "-n", "results/summary.md", "--configfile", str(directory / "config.yaml")
+def dry_run(directory: Path, checkout: Path = REPO) -> str:
+    """What `snakemake -n` would run in `directory`, with the workflow of `checkout`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(checkout / "Snakefile")]
+        + ["-d", str(directory), "-n", "results/summary.md"]
+        + ["--configfile", str(directory / "config.yaml")],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -78,13 +89,17 @@ def test_a_moved_project_dry_runs_with_nothing_to_do(finished, tmp_path):
     assert planned_jobs(output) == {}, output
 
 
-def test_results_restored_into_a_fresh_copy_rerun_nothing(finished, tmp_path):
-    """A fresh copy's files are all newer than the results; their content is the same."""
+def test_results_restored_into_a_fresh_clone_rerun_nothing(finished, tmp_path):
+    """A fresh clone's files (the workflow's scripts, the Compose project, the build
+    contexts) are all newer than the restored results; their content is the same."""
+    clone = fresh_checkout(tmp_path / "clone")
     fresh = Workdir(tmp_path / "fresh")
     add_own_service(fresh)
+    for path in fresh.path.rglob("*"):
+        os.utime(path)  # as a clone's files: all newer than the results restored below
     for kept in ("results", ".snakemake"):
         shutil.copytree(finished / kept, fresh.path / kept)
-    output = dry_run(fresh.path)
+    output = dry_run(fresh.path, checkout=clone)
     assert planned_jobs(output) == {}, output
 
 

@@ -33,6 +33,8 @@ EXIT_THRESHOLDS_FAILED = 99
 PAUSED_BEFORE_RUN = 4
 # Counters whose count / rate gives k6's test-run duration, in order of preference.
 DURATION_COUNTERS = ("http_reqs", "iterations", "data_sent")
+# Compiling a script and running its init code takes well under a second.
+INSPECT_TIMEOUT_S = 120
 
 
 class K6Error(RuntimeError):
@@ -119,8 +121,15 @@ def k6_error_messages(log_text: str) -> str:
     for line in log_text.splitlines():
         found = _LOG_MESSAGE.search(line) if "level=error" in line else None
         if found:
-            messages.append(json.loads(f'"{found.group(1)}"').strip())
+            messages.append(_unescaped(found.group(1)).strip())
     return "\n".join(messages) or k6_error_lines(log_text)
+
+
+def _unescaped(text: str) -> str:
+    try:
+        return json.loads(f'"{text}"')
+    except ValueError:
+        return text
 
 
 def script_error(script: Path, base_url: str) -> str | None:
@@ -130,12 +139,16 @@ def script_error(script: Path, base_url: str) -> str | None:
     the same environment, and sends no request.
     """
     env = os.environ | {"BASE_URL": base_url, "K6_NO_USAGE_REPORT": "true"}
-    result = subprocess.run(
-        [k6_binary(), "inspect", "--include-system-env-vars", str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    try:
+        result = subprocess.run(
+            [k6_binary(), "inspect", "--include-system-env-vars", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=INSPECT_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return f"`k6 inspect` did not finish within {INSPECT_TIMEOUT_S} s: does its init code wait?"
     if result.returncode == 0:
         return None
     return f"`k6 inspect` exited with code {result.returncode}: " + k6_error_messages(

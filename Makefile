@@ -11,10 +11,10 @@ SNAKEMAKE_ARGS ?=
 .PHONY: bench capacity test doctor setup venv docker images chromium lint dag
 
 bench: setup chromium
-	$(BIN)/snakemake --cores 1 --workflow-profile workflow/profiles/default $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 $(SNAKEMAKE_ARGS)
 
 capacity: setup chromium
-	$(BIN)/snakemake --cores 1 --workflow-profile workflow/profiles/default capacity $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 capacity $(SNAKEMAKE_ARGS)
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -4,7 +4,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The reference stack's config, unless a config of your own is given with --configfile:
+# yours is then complete on its own (what it omits takes the schema's defaults), and
+# --config KEY=VALUE overrides either.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -79,6 +79,22 @@ def run_snakemake(directory: Path, *args: str, timeout: float = 300):
     )
 
 
+def fresh_checkout(destination: Path) -> Path:
+    """The repository's files as a fresh clone has them (every file new, no results, no
+    environment): the workflow run from there is the one a user runs."""
+    destination.mkdir(parents=True)
+    for name in ("Snakefile", "pyproject.toml"):
+        shutil.copy(REPO / name, destination / name)
+    for folder in ("workflow", "profiles", "config", "src", "envs"):
+        shutil.copytree(
+            REPO / folder,
+            destination / folder,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".env"),
+            copy_function=shutil.copy,  # new modification times, as a clone's
+        )
+    return destination
+
+
 @pytest.fixture
 def workdir(tmp_path) -> Workdir:
     return Workdir(tmp_path / "stack")

@@ -4,6 +4,7 @@ verified in full, interleaved repeats, a watched load side."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,9 +62,9 @@ def test_tool_req_per_s_equals_k6s_own_rate_for_both_reference_runtimes(tmp_path
 
 
 def request_points(k6_json: Path) -> list[tuple[datetime, datetime]]:
-    """(end, iteration start) of every request in a raw k6 JSON file."""
+    """(end, iteration start) of every request in a raw k6 JSON file (gzip, as k6 wrote it)."""
     points = []
-    for line in k6_json.read_text().splitlines():
+    for line in gzip.decompress(k6_json.read_bytes()).decode().splitlines():
         record = json.loads(line)
         if record.get("type") == "Point" and record["metric"] == "http_reqs":
             tags = record["data"]["tags"]
@@ -84,7 +85,7 @@ def test_a_warmup_window_matches_k6s_own_data(workdir: Workdir):
     result = workdir.snakemake("results/runs.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     results = workdir.path / "results"
-    points = request_points(results / "k6" / "web-s.json")
+    points = request_points(results / "k6" / "web-s.json.gz")
     summary = json.loads((results / "k6" / "web-s.summary.json").read_text())
     duration_s = summary["metrics"]["http_reqs"]["count"] / summary["metrics"]["http_reqs"]["rate"]
     load_start = min(start for _, start in points)

@@ -1,8 +1,16 @@
-"""Bad configuration fails before any job, with one error naming the key."""
+"""Bad configuration fails before any job, with one error naming the key; a config of
+your own is complete on its own; the workflow profile applies to a bare `snakemake`."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
-from conftest import REPO, planned_jobs, run_snakemake
+from conftest import REPO, planned_cells, planned_jobs, run_snakemake
+from tierbench.config.sweep import ConfigError, load_sweep, schema_defaults
 
 
 def test_default_config_plans_one_load_per_cell():
@@ -46,3 +54,99 @@ def test_no_docker_engine_stops_before_any_job_saying_what_to_do(workdir, monkey
     assert "no Docker engine answers" in output
     assert "make bench" in output
     assert not (workdir.path / "results").exists()
+
+
+def bare_snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """snakemake as the README runs it: from the repository, no -s, no profile flag."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_a_bare_snakemake_uses_the_workflow_profile():
+    result = bare_snakemake("-n")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Using workflow specific profile profiles/default for setting default command line "
+        "arguments." in result.stderr
+    )
+
+
+def test_your_own_config_is_complete_on_its_own(workdir):
+    """Run from the repository, as the README says: the reference stack's config/config.yaml
+    is not merged into yours, and --config still overrides."""
+    own = {
+        "compose_file": str(workdir.path / "compose.yaml"),
+        "runtimes": {"web2": {"service": "web2", "port": 19182, "health_path": "/healthz"}},
+        "tiers": {"s": {"cpus": 0.5, "memory": "512MB"}, "m": {"cpus": 1, "memory": "1GB"}},
+        "k6_script": str(workdir.path / "k6" / "hello.js"),
+    }
+    config_file = workdir.path / "my-config.yaml"
+    config_file.write_text(yaml.safe_dump(own))
+    result = bare_snakemake("-n", "sweep", "--configfile", str(config_file))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert planned_cells(result.stdout) == {"web2-s", "web2-m"}
+    assert planned_jobs(result.stdout) == {"image": 1, "load": 2, "sweep": 1}
+    result = bare_snakemake(
+        "-n", "sweep", "--configfile", str(config_file), "--config", "repeats=2"
+    )
+    assert planned_cells(result.stdout) == {"web2-s", "web2-m", "web2-s-r2", "web2-m-r2"}
+
+
+def test_keys_a_config_omits_take_the_schema_defaults(workdir):
+    sweep = load_sweep(
+        {
+            "compose_file": "compose.yaml",
+            "runtimes": {"web": {"service": "web", "port": 19181, "health_path": "/healthz"}},
+            "k6_script": "k6/hello.js",
+        },
+        base_dir=workdir.path,
+    )
+    assert list(sweep.tiers) == ["xs", "s", "m", "l"]
+    assert sweep.profile_name == "seed" and sweep.load_duration_s == 90 and sweep.warmup_s == 10
+    assert set(sweep.config["profiles"]) == {"seed", "smoke"}
+    assert sweep.support == [] and sweep.repeats == 1 and sweep.health_timeout_s == 60
+    assert sweep.config["keep_k6_json"] is True and sweep.cpu_pinning == "auto"
+    # The Compose project is named as Compose names it: here after its directory.
+    assert sweep.project == "stack"
+
+
+def test_profiles_of_your_own_replace_the_built_in_ones(workdir):
+    config = {
+        "compose_file": "compose.yaml",
+        "runtimes": {"web": {"service": "web", "port": 19181, "health_path": "/healthz"}},
+        "k6_script": "k6/hello.js",
+        "profiles": {"soak": {"stages": [{"duration": "10m", "target": 50}], "warmup": 60}},
+    }
+    expected = "profile: 'seed' is not a profile; defined profiles: soak"
+    with pytest.raises(ConfigError, match=expected):
+        load_sweep(config, base_dir=workdir.path)
+    assert load_sweep(config | {"profile": "soak"}, base_dir=workdir.path).load_duration_s == 600
+
+
+@pytest.mark.parametrize(
+    ("directory", "name_line", "project"),
+    [("My Service.v2", "", "myservicev2"), ("api", "name: Shop_API\n", "shop_api")],
+)
+def test_compose_project_defaults_to_the_name_compose_gives_your_project(
+    tmp_path, directory, name_line, project
+):
+    root = tmp_path / directory
+    shutil.copytree(REPO / "tests" / "stack", root)
+    compose = root / "compose.yaml"
+    compose.write_text(name_line + compose.read_text())
+    config = {
+        "compose_file": str(compose),
+        "runtimes": {"web": {"service": "web", "port": 19181, "health_path": "/healthz"}},
+        "k6_script": str(root / "k6" / "hello.js"),
+    }
+    assert load_sweep(config).project == project
+    assert load_sweep(config | {"compose_project": "mine"}).project == "mine"
+
+
+def test_the_schemas_default_tiers_and_profiles_are_the_reference_configs():
+    reference = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    defaults = schema_defaults()
+    assert defaults["tiers"] == reference["tiers"]
+    assert defaults["profiles"] == reference["profiles"]
+    assert defaults["profile"] == reference["profile"]

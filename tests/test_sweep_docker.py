@@ -78,13 +78,16 @@ def test_sweep_runs_each_cell_then_reruns_only_what_changed(workdir):
         assert float(samples[-1]["memory_bytes"]) > 0
         summary = json.loads((workdir.path / "results/k6" / f"{cell}.summary.json").read_text())
         assert summary["metrics"]["http_reqs"]["count"] > 0
+        # k6 compressed its raw results as it wrote them: the partial name ended in .gz too.
+        raw = workdir.path / "results/k6" / f"{cell}.json.gz"
+        assert raw.read_bytes()[:2] == b"\x1f\x8b"
     # Support services stop with the sweep; no runtime container is left behind.
     assert containers_of(PROJECT) == []
 
     assert planned_jobs(workdir.snakemake("-n", "sweep").stdout) == {}
 
     # Deleting one cell's k6 output reruns only that cell.
-    (workdir.path / "results/k6/web-xs.json").unlink()
+    (workdir.path / "results/k6/web-xs.json.gz").unlink()
     assert planned_cells(workdir.snakemake("-n", "sweep").stdout) == {"web-xs"}
 
     # Changing one tier's limits reruns only that tier's cells.
@@ -134,10 +137,10 @@ def test_runtime_never_healthy_fails_with_its_logs_and_is_removed(workdir):
     assert "HTTP 503" in output
     assert "listening on 127.0.0.1:19183" in output  # the container's own last log lines
     assert containers_of(PROJECT) == []
-    assert not list((workdir.path / "results").glob("k6/*.json"))
+    assert not list((workdir.path / "results").glob("k6/*"))
 
 
-def test_k6_script_error_fails_with_k6s_message(workdir):
+def test_k6_script_error_stops_the_run_before_any_container_with_k6s_message(workdir):
     (workdir.path / "k6/broken.js").write_text("export default function () { http.get( }\n")
     config = workdir.config
     config["k6_script"] = "k6/broken.js"
@@ -147,9 +150,12 @@ def test_k6_script_error_fails_with_k6s_message(workdir):
     result = workdir.snakemake("sweep")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "k6 exited with code 107" in output
-    assert "SyntaxError" in output or "Unexpected token" in output
-    assert not list((workdir.path / "results").glob("k6/*"))
+    assert "k6 cannot run the script k6/broken.js, so no cell was started" in output
+    assert "broken.js: Line 1:40 Unexpected token }" in output  # k6's own error line
+    assert "Traceback" not in output
+    # Checked before any job: no image built, no support service or runtime started.
+    assert not (workdir.path / "results").exists()
+    assert not (workdir.path / "logs").exists()
     assert containers_of(PROJECT) == []
 
 
@@ -185,7 +191,7 @@ def test_interrupt_mid_load_removes_the_container_and_keeps_no_partial_output(wo
         text=True,
         start_new_session=True,
     )
-    partial = workdir.path / "results/k6/.web-xs.json.partial"
+    partial = workdir.path / "results/k6/.web-xs.json.partial.gz"
     deadline = time.monotonic() + 120
     while not (partial.exists() and partial.stat().st_size > 0):
         assert process.poll() is None, process.stdout.read()
@@ -203,7 +209,7 @@ def test_interrupt_mid_load_removes_the_container_and_keeps_no_partial_output(wo
         for p in (workdir.path / "results" / folder).glob("*")
         if (workdir.path / "results" / folder).exists()
     ]
-    leftovers += [p.name for p in (workdir.path / "results").rglob(".*.partial")]
+    leftovers += [p.name for p in (workdir.path / "results").rglob(".*.partial*")]
     assert leftovers == []
 
 

@@ -78,6 +78,10 @@ class OutputSet:
 
     @staticmethod
     def partial(destination: Path) -> Path:
+        """A hidden name beside `destination`. A compressed file's keeps its `.gz` ending,
+        since writers such as k6 choose to compress by the name they are given."""
+        if destination.suffix == ".gz":
+            return destination.with_name(f".{destination.stem}.partial.gz")
         return destination.with_name(f".{destination.name}.partial")
 
     def discard(self) -> None:

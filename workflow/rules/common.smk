@@ -11,7 +11,9 @@ from snakemake.exceptions import WorkflowError
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.charts.data import capacity_files
 from tierbench.config.sweep import ConfigError, load_sweep
-from tierbench.load.docker.engine import build_context_files, stop_support_services
+from tierbench.load.docker.build_context import build_context_files
+from tierbench.load.docker.engine import stop_support_services
+from tierbench.preflight.k6_script import check_k6_script
 from tierbench.preflight.run import before_sweep
 
 try:
@@ -38,8 +40,9 @@ wildcard_constraints:
     service="|".join(IMAGE_SERVICES),
 
 
-# k6's raw JSON is large: when not kept, it goes once the tidy step has read it.
-K6_JSON = "results/k6/{cell}.json"
+# k6's raw JSON, gzip-compressed as k6 writes it (k6 compresses when the name ends in
+# .gz); when not kept, it goes once the tidy step has read it.
+K6_JSON = "results/k6/{cell}.json.gz"
 if not SWEEP.config["keep_k6_json"]:
     K6_JSON = temp(K6_JSON)
 
@@ -100,7 +103,8 @@ def cell_settings(wildcards):
 
 
 def service_sources(wildcards):
-    """The files of a service's build context, so an image rebuilds when they change."""
+    """Every file that shapes a service's image (its Dockerfile, .dockerignore and the
+    build context's files), so the image rebuilds when one changes."""
     return build_context_files(SWEEP.compose_file, SWEEP.project, wildcards.service)
 
 
@@ -127,8 +131,10 @@ def stop_support():
         stop_support_services(SWEEP)
 
 
+# Before any image is built or container started: the machinery, and a k6 script that runs.
 onstart:
     check_backend()
+    check_k6_script(SWEEP)
 
 
 onsuccess:

@@ -44,7 +44,7 @@ rule load:
 # cell's files reruns that cell.
 rule sweep:
     input:
-        cell_paths("results/k6/{cell}.json") if SWEEP.config["keep_k6_json"] else [],
+        cell_paths("results/k6/{cell}.json.gz") if SWEEP.config["keep_k6_json"] else [],
         cell_paths("results/k6/{cell}.summary.json"),
         cell_paths("results/resources/{cell}.csv"),
         cell_paths("results/meta/{cell}.json"),

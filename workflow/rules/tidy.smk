@@ -3,7 +3,7 @@
 
 rule tidy:
     input:
-        "results/k6/{cell}.json",
+        "results/k6/{cell}.json.gz",
     output:
         requests="results/tidy/{cell}.parquet",
         metrics="results/tidy/{cell}.metrics.parquet",

@@ -210,12 +210,21 @@ RUNS_ORDER = [
 ]
 
 
+def runtime_rank(cells: Sequence[MeasuredCell]) -> pl.Expr:
+    """Each runtime's place in the order the cells come in (the config's order, from the
+    workflow), so tables and charts list runtimes as the user did, not alphabetically."""
+    order = {runtime: rank for rank, runtime in enumerate(
+        dict.fromkeys(str(cell.meta["runtime"]) for cell in cells)
+    )}
+    return pl.col("runtime").replace_strict(order, return_dtype=pl.Int64)
+
+
 def runs_frame(cells: Sequence[MeasuredCell], limits: Thresholds) -> pl.DataFrame:
     rows = [run_row(cell, limits) for cell in cells]
     return (
         pl.DataFrame(rows, schema=RUNS_SCHEMA)
         .select(RUNS_ORDER)
-        .sort("tier_order", "tier", "runtime", "repeat", nulls_last=True)
+        .sort("tier_order", "tier", runtime_rank(cells), "repeat", nulls_last=True)
     )
 
 
@@ -303,7 +312,7 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
         .select("runtime", "tier", "tier_order", "name", "method", "statistic", "requests",
                 "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
                 "error_rate")
-        .sort("tier_order", "tier", "runtime", "name", nulls_last=True)
+        .sort("tier_order", "tier", runtime_rank(cells), "name", nulls_last=True)
         .collect()
     )
 
@@ -369,5 +378,5 @@ def timeline_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
     frames = [cell_timeline(cell).select(list(TIMELINE_SCHEMA)).cast(dict(TIMELINE_SCHEMA))
               for cell in cells]
     return pl.concat(pl.collect_all(frames), how="vertical").sort(
-        "tier_order", "tier", "runtime", "repeat", "t_s", nulls_last=True
+        "tier_order", "tier", runtime_rank(cells), "repeat", "t_s", nulls_last=True
     )

@@ -183,8 +183,9 @@ def _read_timelines(timeline: pl.DataFrame) -> dict[tuple[str, str], CellTimelin
 
 
 def _read_metas(paths: list[Path]) -> list[dict]:
+    """The metas in the order given (the workflow gives them in the config's order)."""
     metas = []
-    for path in sorted(paths):
+    for path in paths:
         try:
             metas.append(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError):
@@ -279,7 +280,7 @@ def load_chart_data(results_dir: Path | str) -> ChartData:
     return load_chart_files(
         results_dir / "summary.parquet",
         results_dir / "timeline.parquet",
-        list((results_dir / "meta").glob("*.json")),
+        sorted((results_dir / "meta").glob("*.json")),
         capacity_files(results_dir) if capacity.exists() else [],
     )
 

@@ -236,7 +236,10 @@ def _load_at(data: ChartData, tier: Tier, now: float) -> str:
         if timeline is not None and np.isfinite(timeline.series["vus"]).any():
             users.append(eased_value_at(timeline.t_s, timeline.series["vus"], now))
     users = [u for u in users if np.isfinite(u)]
-    return f" · {max(users):.0f} virtual users" if users else ""
+    if not users:
+        return ""
+    count = round(max(users))
+    return f" · {count} virtual user{'' if count == 1 else 's'}"
 
 
 _LABEL_PLACEHOLDER = {

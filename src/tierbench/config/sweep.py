@@ -3,6 +3,8 @@ compose project and files it names, before any container starts."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import re
@@ -26,20 +28,6 @@ from tierbench.load.docker.compose import (
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
-DEFAULTS = {
-    "compose_project": "tierbench",
-    "support_services": [],
-    "repeats": 1,
-    "cpu_pinning": "auto",
-    "backend": "docker",
-    "health_timeout": 60,
-    "warmup": None,
-    "keep_k6_json": True,
-    "kubernetes": {},
-    "thresholds": {},
-    "charts": {},
-    "capacity": {},
-}
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 # The CPU plan of a cluster: the runtime and k6 on nodes of their own (tierbench.load.host).
@@ -56,9 +44,12 @@ def duration_seconds(text: str) -> float:
 
 @dataclass(frozen=True)
 class ServiceEndpoint:
+    """A service on 127.0.0.1: ready when its health path answers HTTP 200, or, with no
+    health path (a database, say), once its port accepts a TCP connection."""
+
     service: str
     port: int
-    health_path: str
+    health_path: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -166,8 +157,22 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+@functools.cache
+def _schema(schema_path: Path) -> dict:
+    return yaml.safe_load(schema_path.read_text())
+
+
+def schema_defaults(schema_path: Path = SCHEMA_PATH) -> dict:
+    """The schema's `default` of every top-level key that has one: what a config that
+    omits the key gets (the built-in tiers and load profiles among them)."""
+    properties = _schema(schema_path)["properties"]
+    return {
+        key: copy.deepcopy(spec["default"]) for key, spec in properties.items() if "default" in spec
+    }
+
+
 def validate_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
-    schema = yaml.safe_load(schema_path.read_text())
+    schema = _schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if not errors:
@@ -187,17 +192,21 @@ def validate_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
     raise ConfigError(f"config key {key}: {error.message}{hint}")
 
 
-def compose_services(compose_file: Path, project: str) -> list[str]:
-    """The services a Compose project defines, as Compose itself reads the file."""
+def compose_services(compose_file: Path, project: str | None) -> tuple[str, list[str]]:
+    """The project's name and the services it defines, as Compose itself reads the file.
+    Without a name of ours, Compose names the project as it would for `docker compose up`:
+    the file's top-level `name:`, else its directory's name, lower-cased and sanitised."""
     try:
-        return list(compose_config(compose_file, project)["services"])
+        resolved = compose_config(compose_file, project)
     except ComposeFileError as error:
         raise ConfigError(f"compose_file {error}") from None
+    return resolved["name"], list(resolved["services"])
 
 
 def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
-    """Validate the config and resolve it into a sweep; ConfigError on the first problem."""
-    config = DEFAULTS | dict(raw_config)
+    """Validate the config and resolve it into a sweep; ConfigError on the first problem.
+    Keys the config omits take the schema's defaults."""
+    config = schema_defaults() | dict(raw_config)
     validate_schema(config)
 
     tiers = {}
@@ -234,7 +243,8 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
             f"config key compose_file: {compose_file} does not exist; point it at your Compose file"
         )
 
-    services = compose_services(compose_file, config["compose_project"])
+    project, services = compose_services(compose_file, config.get("compose_project"))
+    config["compose_project"] = project
     runtimes = {}
     for name, runtime in config["runtimes"].items():
         if runtime["service"] not in services:
@@ -261,7 +271,7 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
         support.append(
             entry
             if isinstance(entry, str)
-            else ServiceEndpoint(entry["service"], entry["port"], entry["health_path"])
+            else ServiceEndpoint(entry["service"], entry["port"], entry.get("health_path"))
         )
 
     try:
@@ -280,7 +290,7 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
     return Sweep(
         config=config,
         compose_file=compose_file,
-        project=config["compose_project"],
+        project=project,
         runtimes=runtimes,
         support=support,
         tiers=tiers,

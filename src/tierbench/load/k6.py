@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -32,6 +33,8 @@ EXIT_THRESHOLDS_FAILED = 99
 PAUSED_BEFORE_RUN = 4
 # Counters whose count / rate gives k6's test-run duration, in order of preference.
 DURATION_COUNTERS = ("http_reqs", "iterations", "data_sent")
+# Compiling a script and running its init code takes well under a second.
+INSPECT_TIMEOUT_S = 120
 
 
 class K6Error(RuntimeError):
@@ -105,6 +108,52 @@ def k6_error_lines(log_text: str, limit: int = 15) -> str:
     lines = [line for line in log_text.splitlines() if line.strip()]
     errors = [line for line in lines if "level=error" in line or "Error" in line]
     return "\n".join((errors or lines)[-limit:])
+
+
+_LOG_MESSAGE = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
+
+
+def k6_error_messages(log_text: str) -> str:
+    """The messages of k6's `level=error` log lines, unescaped (k6 writes them as logfmt:
+    `msg="GoError: ...: Line 1:40 Unexpected token }\\n"`), or its last lines when it
+    printed none."""
+    messages = []
+    for line in log_text.splitlines():
+        found = _LOG_MESSAGE.search(line) if "level=error" in line else None
+        if found:
+            messages.append(_unescaped(found.group(1)).strip())
+    return "\n".join(messages) or k6_error_lines(log_text)
+
+
+def _unescaped(text: str) -> str:
+    try:
+        return json.loads(f'"{text}"')
+    except ValueError:
+        return text
+
+
+def script_error(script: Path, base_url: str) -> str | None:
+    """k6's own error when `script` does not compile or its init code fails, else None.
+
+    `k6 inspect` compiles the script and runs its init code, as `k6 run` does first, with
+    the same environment, and sends no request.
+    """
+    env = os.environ | {"BASE_URL": base_url, "K6_NO_USAGE_REPORT": "true"}
+    try:
+        result = subprocess.run(
+            [k6_binary(), "inspect", "--include-system-env-vars", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=INSPECT_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return f"`k6 inspect` did not finish within {INSPECT_TIMEOUT_S} s: does its init code wait?"
+    if result.returncode == 0:
+        return None
+    return f"`k6 inspect` exited with code {result.returncode}: " + k6_error_messages(
+        result.stderr + result.stdout
+    )
 
 
 def run_duration(summary: dict) -> tuple[float, str] | None:

@@ -22,7 +22,7 @@ from tierbench.load.docker.containers import (
     RuntimeContainer,
     health_json,
     limits_override,
-    wait_for_http,
+    wait_until_ready,
     write_override,
 )
 from tierbench.load.docker.engine import stop_support_services
@@ -84,14 +84,10 @@ class DockerBackend(Backend):
         )
 
     def start_support(self, timeout_s: float) -> None:
-        self._support_client().start_support(self.sweep.support)
+        self._support_client().start_support(self.sweep.support, timeout_s)
         for entry in self.sweep.support:
             if isinstance(entry, ServiceEndpoint):
-                wait_for_http(
-                    entry.base_url + entry.health_path,
-                    timeout_s,
-                    f"support service {entry.service}",
-                )
+                wait_until_ready(entry, timeout_s, f"support service {entry.service}")
 
     def place(self, placement: Placement) -> None:
         service = placement.runtime.service

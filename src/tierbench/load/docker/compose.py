@@ -88,9 +88,10 @@ class ComposeFileError(ValueError):
 
 
 @functools.cache
-def compose_config(compose_file: Path, project: str) -> dict:
-    """The project as Compose itself resolves it (merges, variables, defaults); no engine
-    is needed for this."""
+def compose_config(compose_file: Path, project: str | None = None) -> dict:
+    """The project as Compose itself resolves it (merges, variables, defaults, and its
+    `name`, which Compose derives itself when `project` is None); no engine is needed."""
+    naming = ["-p", project] if project else []
     result = subprocess.run(
         [
             "docker",
@@ -99,8 +100,7 @@ def compose_config(compose_file: Path, project: str) -> dict:
             "compose",
             "-f",
             str(compose_file),
-            "-p",
-            project,
+            *naming,
             "config",
             "--format",
             "json",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import socket
 import time
 import urllib.error
@@ -116,6 +117,35 @@ def health_json(url: str) -> dict:
     except (OSError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
+def tcp_problem(port: int) -> str | None:
+    """None when a TCP connection to 127.0.0.1:`port` succeeds, else what went wrong."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return None
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
+
+
+def _wait_until(
+    problem_now: Callable[[], str | None],
+    timeout_s: float,
+    failure: Callable[[str], str],
+    stop_early: Callable[[], str | None],
+) -> float:
+    """Seconds until `problem_now()` names no problem; ContainerError with `failure(last
+    problem)` past the timeout, or as soon as `stop_early` names a reason to give up."""
+    started = time.monotonic()
+    problem = "no answer"
+    while time.monotonic() - started < timeout_s:
+        found = problem_now()
+        if found is None:
+            return time.monotonic() - started
+        problem = found
+        reason = stop_early()
+        if reason:
+            raise ContainerError(reason)
+        time.sleep(0.05)
+    raise ContainerError(failure(problem))
 
 
 def wait_for_http(
@@ -126,17 +156,29 @@ def wait_for_http(
 ) -> float:
     """Seconds until `url` answered 200; ContainerError past the timeout, or as soon as
     `stop_early` names a reason to give up (the container exited, say)."""
-    started = time.monotonic()
-    problem = "no answer"
-    while time.monotonic() - started < timeout_s:
-        problem = health_problem(url)
-        if problem is None:
-            return time.monotonic() - started
-        reason = stop_early()
-        if reason:
-            raise ContainerError(reason)
-        time.sleep(0.05)
-    raise ContainerError(f"{what} was not healthy after {timeout_s:g} s: {url} gave {problem}")
+    return _wait_until(
+        lambda: health_problem(url),
+        timeout_s,
+        lambda problem: f"{what} was not healthy after {timeout_s:g} s: {url} gave {problem}",
+        stop_early,
+    )
+
+
+def wait_until_ready(endpoint: ServiceEndpoint, timeout_s: float, what: str) -> float:
+    """Seconds until `endpoint` is ready: HTTP 200 from its health path, or, for a service
+    with none (a database, say), a TCP connection to its port."""
+    if endpoint.health_path is not None:
+        return wait_for_http(endpoint.base_url + endpoint.health_path, timeout_s, what)
+    return _wait_until(
+        lambda: tcp_problem(endpoint.port),
+        timeout_s,
+        lambda problem: (
+            f"{what} was not ready after {timeout_s:g} s: no TCP connection to "
+            f"127.0.0.1:{endpoint.port} ({problem}). Check its port in the config, or give "
+            "it a health_path if it speaks HTTP"
+        ),
+        lambda: None,
+    )
 
 
 def port_in_use(port: int) -> bool:
@@ -170,8 +212,11 @@ class RuntimeContainer:
         )
         self.container: Container | None = None
 
-    def start_support(self, support: list[ServiceEndpoint | str]) -> None:
-        """Start the support services unless they run already; they are never limited."""
+    def start_support(
+        self, support: list[ServiceEndpoint | str], timeout_s: float | None = None
+    ) -> None:
+        """Start the support services unless they run already; they are never limited.
+        Compose waits for the healthcheck of those that have one, up to `timeout_s`."""
         names = [entry if isinstance(entry, str) else entry.service for entry in support]
         if not names:
             return
@@ -186,7 +231,13 @@ class RuntimeContainer:
                     "or move the service to another port"
                 )
         try:
-            self.client.compose.up(services=names, detach=True, wait=True, quiet=True)
+            self.client.compose.up(
+                services=names,
+                detach=True,
+                wait=True,
+                wait_timeout=None if timeout_s is None else math.ceil(timeout_s),
+                quiet=True,
+            )
         except DockerException as error:
             raise ContainerError(
                 f"could not start support services {', '.join(names)}: {error.stderr or error}"

@@ -1,15 +1,14 @@
 """What the Snakemake workflow needs beyond the rules: the engine's facts for the
-pre-flight, image sources, support-service shutdown."""
+pre-flight, support-service shutdown. (The files that shape each image are
+`tierbench.load.docker.build_context`.)"""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import subprocess
-from pathlib import Path
 
-from tierbench.load.docker.compose import compose_client, compose_config, docker_config_dir
+from tierbench.load.docker.compose import compose_client, docker_config_dir
 
 # tierbench's own Docker calls use a private config directory (see compose.py), which
 # holds no contexts: they reach DOCKER_HOST, or the default socket.
@@ -45,42 +44,6 @@ def docker_info(timeout_s: float = 2.0) -> tuple[dict | None, str | None]:
     if info.get("ServerErrors"):
         return None, "; ".join(info["ServerErrors"])
     return info, None
-
-
-def dockerignore_patterns(context: Path) -> list[str]:
-    ignore = context / ".dockerignore"
-    if not ignore.exists():
-        return []
-    lines = (line.strip() for line in ignore.read_text().splitlines())
-    return [line.rstrip("/") for line in lines if line and not line.startswith(("#", "!"))]
-
-
-def build_context_files(compose_file: Path, project: str, service: str) -> list[str]:
-    """The files of a service's build context that shape its image.
-
-    Files the .dockerignore leaves out cannot change the image; node_modules is derived
-    from the lock file beside it, which is counted instead.
-    """
-    build = compose_config(compose_file, project)["services"][service].get("build")
-    if not build:
-        return []
-    context = Path(build["context"])
-    skipped = {".git", "__pycache__", ".pytest_cache", "node_modules"}
-    patterns = dockerignore_patterns(context)
-    files = []
-    for path in context.rglob("*"):
-        relative = path.relative_to(context)
-        if skipped.intersection(relative.parts) or not path.is_file():
-            continue
-        if any(
-            fnmatch.fnmatch(str(relative), pattern.removeprefix("**/"))
-            or fnmatch.fnmatch(part, pattern.removeprefix("**/"))
-            for pattern in patterns
-            for part in relative.parts
-        ):
-            continue
-        files.append(str(path))
-    return sorted(files)
 
 
 def stop_support_services(sweep) -> None:

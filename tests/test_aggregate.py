@@ -23,7 +23,8 @@ DATA = Path(__file__).parent / "data"
 CELLS = sorted(p.stem for p in (DATA / "cells" / "meta").glob("*.json"))
 
 SUMMARY_HEAD = (
-    "runtime, tier, tier_order, cpus, memory_bytes, repeats, statistic, requests, rps, avg_ms, "
+    "runtime, tier, tier_order, cpus, memory_bytes, repeats, statistic, status, status_reason, "
+    "requests, rps, avg_ms, "
     "min_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, error_rate, iterations_per_s, "
     "checks_pass_rate, cpu_mean_cores, cpu_peak_cores, cpu_mean_pct, cpu_peak_pct, "
     "throttled_share, memory_peak_bytes, memory_peak_pct, oom_kills, rps_per_cpu, rps_per_gb, "

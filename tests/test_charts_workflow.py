@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "tests" / "data" / "results-smoke"
 
 # Stands in for the workflow's Snakefile and common.smk: the chart rules need only
-# `cell_paths` and a report description.
+# `cell_paths`, `optional_capacity` and a report description.
 SNAKEFILE = """\
 from pathlib import Path
 
@@ -30,6 +30,10 @@ CELLS = sorted(p.stem for p in Path("results/meta").glob("*.json"))
 
 def cell_paths(pattern):
     return [pattern.format(cell=cell) for cell in CELLS]
+
+
+def optional_capacity(wildcards):
+    return []
 
 
 include: "workflow/rules/charts.smk"

@@ -161,3 +161,19 @@ def test_the_committed_example_can_be_compared(tmp_path: Path, capsys):
 def test_missing_result_set_is_a_clear_error(baseline: Path, tmp_path: Path, capsys):
     assert run_compare(str(baseline), str(tmp_path / "nowhere")) == 2
     assert "no runs.parquet or runs.csv" in capsys.readouterr().err
+
+
+def test_a_cell_that_ran_and_now_fails_is_a_regression(baseline: Path, tmp_path: Path, capsys):
+    candidate = tmp_path / "candidate"
+    shutil.copytree(baseline, candidate)
+    runs = pl.read_parquet(candidate / "runs.parquet").with_columns(
+        status=pl.when(pl.col("cell") == "fast-s").then(pl.lit("failed_to_start"))
+        .otherwise(pl.col("status")),
+        status_reason=pl.when(pl.col("cell") == "fast-s")
+        .then(pl.lit("failed to start: OOM-killed at 512 MiB"))
+        .otherwise(pl.col("status_reason")),
+    )
+    runs.write_parquet(candidate / "runs.parquet")
+    assert run_compare(str(baseline), str(candidate)) == 1
+    printed = capsys.readouterr().out
+    assert "fast at s ran in the baseline and failed (failed to start: OOM-killed" in printed

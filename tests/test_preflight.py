@@ -503,13 +503,17 @@ def test_a_workflow_script_imports_tierbench_from_its_own_checkout(tmp_path):
     script = checkout / "workflow" / "scripts" / "tidy.py"
     fake = {
         "scriptdir": str(script.parent),
-        "input": [str(DATA / "k6" / "fast-xs.json.gz")],
+        "input": {
+            "k6": str(DATA / "k6" / "fast-xs.json.gz"),
+            "meta": str(DATA / "cells" / "meta" / "fast-xs.json"),
+        },
         "output": {"requests": str(tmp_path / "r.parquet"), "metrics": str(tmp_path / "m.parquet")},
         "log": [str(tmp_path / "tidy.log")],
     }
     runner = (
         "import json, sys, types\n"
         "fake = json.loads(sys.argv[2])\n"
+        "fake['input'] = types.SimpleNamespace(**fake['input'])\n"
         "fake['output'] = types.SimpleNamespace(**fake['output'])\n"
         "snakemake = types.SimpleNamespace(**fake)\n"
         "exec(compile(open(sys.argv[1]).read(), sys.argv[1], 'exec'), {'snakemake': snakemake})\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -62,6 +63,13 @@ def test_sweep_runs_each_cell_then_reruns_only_what_changed(workdir):
     result = workdir.snakemake("sweep")
     assert result.returncode == 0, result.stderr[-3000:]
     cells = ["web-xs", "web2-xs", "web-s", "web2-s"]
+    # While each cell loads, a status line: its place, times, k6's live figures.
+    line = r"tierbench: cell (\d)/4 (\S+) · .* req/s · p95 .* · errors "
+    progress = re.findall(line, result.stderr)
+    assert {cell for _, cell in progress} == set(cells)
+    assert {index for index, _ in progress} == {"1", "2", "3", "4"}
+    log_text = "".join((workdir.path / "logs" / "load" / f"{c}.log").read_text() for c in cells)
+    assert "req/s · p95" not in log_text  # the terminal's, not the logs'
     for cell in cells:
         meta = read_meta(workdir, cell)
         assert meta["limits"]["verified"]

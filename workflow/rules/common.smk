@@ -131,10 +131,10 @@ def stop_support():
         stop_support_services(SWEEP)
 
 
-# Before any image is built or container started: the machinery, and a k6 script that runs.
+# Before any image is built or container started: a k6 script that runs, and the machinery.
 onstart:
-    check_backend()
     check_k6_script(SWEEP)
+    check_backend()
 
 
 onsuccess:

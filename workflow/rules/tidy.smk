@@ -3,7 +3,8 @@
 
 rule tidy:
     input:
-        "results/k6/{cell}.json.gz",
+        k6="results/k6/{cell}.json.gz",
+        meta="results/meta/{cell}.json",
     output:
         requests="results/tidy/{cell}.parquet",
         metrics="results/tidy/{cell}.metrics.parquet",

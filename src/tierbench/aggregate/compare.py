@@ -117,8 +117,12 @@ def condition_differences(baseline: ResultSet, candidate: ResultSet) -> list[str
 
 
 def _per_cell(runs: pl.DataFrame) -> pl.DataFrame:
+    if "status" not in runs.columns:  # tables written before cells had outcomes
+        runs = runs.with_columns(status=pl.lit("ok"), status_reason=pl.lit(None, pl.String))
     return runs.group_by(KEY, maintain_order=True).agg(
         pl.len().alias("n"),
+        (pl.col("status") != "ok").any().alias("failed"),
+        pl.col("status_reason").drop_nulls().first().alias("status_reason"),
         *(pl.col(m).mean().alias(m) for m in COMPARED),
         *(pl.col(m).std(ddof=1).alias(f"{m}_sd") for m in COMPARED),
     )
@@ -189,6 +193,10 @@ def compare_runs(
             (v for v in ("slower", "faster") if v in verdicts), verdicts[0]
         )
         row["regression"] = any(row[f"{m}_regression"] for m in COMPARED)
+        if c.get("failed") and b.get("n") and not b.get("failed"):
+            # It ran before and fails now: the worst regression there is.
+            row["verdict"] = f"failed ({c.get('status_reason') or 'see its meta'})"
+            row["regression"] = True
         rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
 
@@ -263,6 +271,13 @@ def comparison_markdown(
                 ]) + " |"
             )
         lines.append("")
+    for row in comparison.filter(pl.col("verdict").str.starts_with("failed")).iter_rows(
+        named=True
+    ):
+        lines.append(
+            f"**{row['runtime']} at {row['tier']} ran in the baseline and {row['verdict']} in "
+            "the candidate: a regression.**"
+        )
     regressions = comparison.filter(pl.col("regression"))
     unjudged = comparison.filter(
         pl.any_horizontal(pl.col(f"{m}_verdict").str.starts_with("cannot") for m in COMPARED)

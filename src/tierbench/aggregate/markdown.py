@@ -35,10 +35,15 @@ def relative_lines(summary: pl.DataFrame) -> list[str]:
     lines = []
     tiers = summary.select("tier", "tier_order").unique(maintain_order=True)
     for tier, _ in tiers.iter_rows():
-        rows = summary.filter(pl.col("tier") == tier).sort("rps", descending=True)
+        rows = summary.filter(pl.col("tier") == tier, pl.col("rps").is_not_null()).sort(
+            "rps", descending=True
+        )
+        if rows.is_empty():
+            lines.append(f"- **{tier}**: no runtime was measured.")
+            continue
         best, *others = rows.iter_rows(named=True)
         if not others:
-            lines.append(f"- **{tier}**: only `{best['runtime']}` ran.")
+            lines.append(f"- **{tier}**: only `{best['runtime']}` was measured.")
             continue
         lines.append(f"- **{tier}**: `{best['runtime']}` has the highest throughput, at")
         for other in others:
@@ -64,15 +69,42 @@ def summary_table(summary: pl.DataFrame) -> list[str]:
     rule = "| " + " | ".join("---" for _ in TABLE_COLUMNS) + " |"
     lines = [header, rule]
     for row in summary.iter_rows(named=True):
+        status = row.get("status") or "ok"
         cells = []
         for column, _, digits in TABLE_COLUMNS:
             if digits is None:
                 value = row[column]
-                cells.append(f"{value:g}" if isinstance(value, float) else str(value))
+                text = f"{value:g}" if isinstance(value, float) else str(value)
+                if column == "runtime" and status == "crashed":
+                    text += " ⚠ crashed"
+                cells.append(text)
+            elif status != "ok" and row.get("rps") is None:
+                # No figures: the runtime failed before any load; say so in their place.
+                cells.append(f"**{row['status_reason']}**" if column == "rps" else "–")
             else:
                 cells.append(_with_spread(row, column, digits))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def failed_section(summary: pl.DataFrame) -> list[str]:
+    """How many runtime x tier cells failed and why: a result, not an error."""
+    failed = summary.filter(pl.col("status") != "ok") if "status" in summary.columns else None
+    if failed is None or failed.is_empty():
+        return []
+    lines = [
+        "## Cells that failed",
+        "",
+        f"{failed.height} of {summary.height} runtime × tier cells failed; the others were "
+        "measured. A runtime that cannot run at a tier is an answer: give it more, or leave "
+        "that tier out.",
+        "",
+    ]
+    lines += [
+        f"- `{row['runtime']}` at {row['tier']}: {row['status_reason']}"
+        for row in failed.iter_rows(named=True)
+    ]
+    return [*lines, ""]
 
 
 def preflight_section(preflight: Sequence[str]) -> list[str]:
@@ -101,6 +133,7 @@ def summary_markdown(
         "",
         *summary_table(summary),
         "",
+        *failed_section(summary),
         "## Relative throughput",
         "",
         *relative_lines(summary),

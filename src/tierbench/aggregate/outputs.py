@@ -81,7 +81,18 @@ def aggregate_results(
     write_frame(timeline, outputs.timeline_parquet)
     write_text(summary_markdown(summary, warnings, preflight), outputs.summary_md)
     write_text(warnings_markdown(warnings, preflight), outputs.warnings_md)
-    return [*warnings, *(f"pre-flight: {text}" for text in preflight)]
+    return [*failed_cells(runs), *warnings, *(f"pre-flight: {text}" for text in preflight)]
+
+
+def failed_cells(runs: pl.DataFrame) -> list[str]:
+    """One line saying how many cells failed and why, for the end of the run."""
+    failed = runs.filter(pl.col("status") != "ok")
+    if failed.is_empty():
+        return []
+    reasons = "; ".join(
+        f"{cell}: {reason}" for cell, reason in failed.select("cell", "status_reason").iter_rows()
+    )
+    return [f"{failed.height} of {runs.height} cells failed ({reasons})."]
 
 
 def print_warnings(warnings: Sequence[str], stream=sys.stderr) -> None:

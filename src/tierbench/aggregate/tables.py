@@ -20,6 +20,7 @@ from tierbench.aggregate.resources import (
 )
 from tierbench.aggregate.statistics import in_window, metric_stats, request_stats, trend_exprs
 from tierbench.aggregate.trust_warnings import Thresholds, cell_warnings, spread_warnings
+from tierbench.config.limits import format_bytes
 from tierbench.tidy.k6_json import metrics_path_for, scan_metrics, scan_requests
 
 # The tiers' MB and GB are binary (256MB = 268435456 bytes), so rps_per_gb is per 2^30.
@@ -57,18 +58,49 @@ class CellFiles:
                    results / "meta" / f"{name}.json", results / "resources" / f"{name}.csv")
 
 
+# A cell's outcome (meta `status`): the runtime ran the load, failed before it, or died
+# during it. Worst first, for a runtime x tier's repeats.
+STATUSES = ["failed_to_start", "crashed", "ok"]
+
+
 @dataclass(frozen=True)
 class MeasuredCell:
     files: CellFiles
     meta: dict[str, Any]
-    window_start: datetime
-    window_end: datetime
-    load_start: datetime
+    window_start: datetime | None  # None: the runtime never ran the load
+    window_end: datetime | None
+    load_start: datetime | None
     window_s: float  # on k6's clock where the meta has it, else end - start
 
     @property
     def name(self) -> str:
         return self.files.name
+
+    @property
+    def status(self) -> str:
+        return self.meta.get("status") or "ok"
+
+    @property
+    def measured(self) -> bool:
+        """Whether there is a window of load to compute figures over."""
+        return self.window_start is not None and self.window_s > 0
+
+
+def status_reason(meta: dict[str, Any]) -> str | None:
+    """A failed cell's outcome in a few words, for tables and charts: "failed to start:
+    OOM-killed at 256 MiB"; None for a cell that ran."""
+    status = meta.get("status") or "ok"
+    failure = meta.get("failure") or {}
+    if status == "ok":
+        return None
+    memory = _limit(meta, "memory_bytes")
+    at = f" at {format_bytes(memory)}" if memory else ""
+    if status == "failed_to_start":
+        return f"failed to start: {failure.get('reason', 'unknown')}{at}"
+    window = meta.get("window") or {}
+    after = window.get("duration_s")
+    when = f" after {after:.0f} s of load" if after is not None else ""
+    return f"crashed: {failure.get('reason', 'unknown')}{when}"
 
 
 def _parse_instant(text: str) -> datetime:
@@ -86,19 +118,24 @@ def read_cell(files: CellFiles) -> MeasuredCell:
             )
     try:
         meta = json.loads(files.meta.read_text())
+        for key in ("runtime", "tier", "limits"):
+            meta[key]  # noqa: B018 - presence check
+        if meta.get("status") == "failed_to_start":
+            return MeasuredCell(files, meta, None, None, None, 0.0)
         window = meta["window"]
         start, end = _parse_instant(window["start"]), _parse_instant(window["end"])
         load_start = _parse_instant(window.get("load_start") or window["start"])
-        for key in ("runtime", "tier", "limits"):
-            meta[key]  # noqa: B018 - presence check
     except (ValueError, KeyError, TypeError) as error:
         raise CellError(
             f"cell {files.name}: {files.meta} is not a tierbench meta file "
             f"({type(error).__name__}: {error}); see docs/results-layout.md."
         ) from error
-    if end <= start:
+    crashed = meta.get("status") == "crashed"
+    if end < start or (end == start and not crashed):
         raise CellError(f"cell {files.name}: {files.meta} has a window that ends before it starts")
-    window_s = window.get("duration_s") or (end - start).total_seconds()
+    window_s = window.get("duration_s")
+    if window_s is None:
+        window_s = (end - start).total_seconds()
     return MeasuredCell(files, meta, start, end, load_start, float(window_s))
 
 
@@ -108,8 +145,38 @@ def _limit(meta: dict[str, Any], key: str) -> float | None:
     return value if value is not None else (limits.get("requested") or {}).get(key)
 
 
+def _unmeasured_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
+    """The row of a cell with no load to measure (its runtime failed before the load, or
+    died as it began): who, where, the outcome; no figures."""
+    meta = cell.meta
+    row: dict[str, Any] = dict.fromkeys(RUNS_SCHEMA)
+    row |= {
+        "cell": cell.name,
+        "runtime": meta["runtime"],
+        "tier": meta["tier"],
+        "tier_order": meta.get("tier_order"),
+        "repeat": meta.get("repeat", 1),
+        "cpus": _limit(meta, "cpus"),
+        "memory_bytes": _limit(meta, "memory_bytes"),
+        "window_s": cell.window_s if cell.window_start is not None else None,
+        "requests": 0,
+        "oom_kills": int(bool((meta.get("failure") or {}).get("oom_killed"))),
+        "restarts": 0,
+        "contended": bool(meta.get("contended", False)),
+        "limits_verified": bool((meta.get("limits") or {}).get("verified", False)),
+        "status": cell.status,
+        "status_reason": status_reason(meta),
+    }
+    row["warnings"] = WARNING_SEPARATOR.join(
+        f"{cell.name}: {text}" for text in meta.get("warnings") or []
+    )
+    return row
+
+
 def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     """One row of runs: the cell's measured window, its resources and its warnings."""
+    if not cell.measured:
+        return _unmeasured_row(cell, limits)
     meta = cell.meta
     window = in_window(cell.window_start, cell.window_end)
     requests_lf = scan_requests(cell.files.requests).filter(window)
@@ -123,6 +190,8 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
             resource_summary(resources_lf, cell.window_start, cell.window_end),
         ])
     )
+    if not k6_row["requests"] and cell.status != "ok":
+        return _unmeasured_row(cell, limits)
     if not k6_row["requests"]:
         raise CellError(
             f"cell {cell.name}: no HTTP requests between {cell.window_start.isoformat()} and "
@@ -175,6 +244,8 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
         "resources_source": resources_meta.get("source"),
         "contended": bool(meta.get("contended", False)),
         "limits_verified": bool((meta.get("limits") or {}).get("verified", False)),
+        "status": cell.status,
+        "status_reason": status_reason(meta),
     }
     # The sampler may miss a kill between its last sample and teardown; meta has the total.
     oom_in_meta = (meta.get("resources") or {}).get("oom_kills") or 0
@@ -196,7 +267,8 @@ RUNS_SCHEMA = pl.Schema({
     "restarts": pl.Int64, "rps_per_cpu": pl.Float64, "rps_per_gb": pl.Float64,
     "k6_cpu_cores": pl.Float64, "load_side_share": pl.Float64,
     "memory_peak_kernel_bytes": pl.Float64, "resources_source": pl.String,
-    "contended": pl.Boolean, "limits_verified": pl.Boolean, "warnings": pl.String,
+    "contended": pl.Boolean, "limits_verified": pl.Boolean, "status": pl.String,
+    "status_reason": pl.String, "warnings": pl.String,
 })
 
 RUNS_ORDER = [
@@ -206,7 +278,7 @@ RUNS_ORDER = [
     "cpu_mean_cores", "cpu_peak_cores", "cpu_mean_pct", "cpu_peak_pct", "throttled_share",
     "memory_peak_bytes", "memory_peak_pct", "oom_kills", "restarts", "rps_per_cpu",
     "rps_per_gb", "k6_cpu_cores", "load_side_share", "memory_peak_kernel_bytes",
-    "resources_source", "contended", "limits_verified", "warnings",
+    "resources_source", "contended", "limits_verified", "status", "status_reason", "warnings",
 ]
 
 
@@ -245,8 +317,12 @@ def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
     (each repeat's percentiles from its own requests), then *_sd and *_cv if repeated;
     the `statistic` column says so row by row."""
     metric_means = [pl.col(m).mean().alias(m) for m in SUMMARY_METRICS]
+    rank = {status: index for index, status in enumerate(STATUSES)}
     grouped = runs.group_by(IDENTITY, maintain_order=True).agg(
         pl.len().alias("repeats"),
+        # The worst outcome of the repeats, and why (figures average the measured ones).
+        pl.col("status").replace_strict(rank, default=len(rank)).min().alias("status_rank"),
+        pl.col("status_reason").drop_nulls().first().alias("status_reason"),
         *metric_means,
         pl.col("contended").any(),
         pl.col("warnings").filter(pl.col("warnings") != "").str.join(WARNING_SEPARATOR),
@@ -264,17 +340,31 @@ def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
             ignore_nulls=True,
         ).str.strip_chars(" |").alias("warnings"),
         repeats_statistic(pl.col("repeats"), pooled=False).alias("statistic"),
+        pl.col("status_rank").replace_strict(dict(enumerate(STATUSES)), default="ok")
+        .alias("status"),
     )
-    columns = [*IDENTITY[:3], "cpus", "memory_bytes", "repeats", "statistic",
-               *SUMMARY_METRICS, "contended", "warnings"]
+    columns = [*IDENTITY[:3], "cpus", "memory_bytes", "repeats", "statistic", "status",
+               "status_reason", *SUMMARY_METRICS, "contended", "warnings"]
     if summary["repeats"].max() > 1:
         columns += [f"{m}_{kind}" for m in SUMMARY_METRICS for kind in ("sd", "cv")]
     return summary.select(columns)
 
 
+STEPS_SCHEMA = pl.Schema({
+    "runtime": pl.String, "tier": pl.String, "tier_order": pl.Int64, "name": pl.String,
+    "method": pl.String, "statistic": pl.String, "requests": pl.UInt32, "rps": pl.Float64,
+    "avg_ms": pl.Float64, "min_ms": pl.Float64, "p50_ms": pl.Float64, "p90_ms": pl.Float64,
+    "p95_ms": pl.Float64, "p99_ms": pl.Float64, "max_ms": pl.Float64,
+    "error_rate": pl.Float64,
+})
+
+
 def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
     """Latency per k6 `name` tag, per runtime x tier, over the requests of every repeat
     pooled (a step has few requests per repeat); the `statistic` column says so."""
+    cells = [cell for cell in cells if cell.measured]
+    if not cells:
+        return pl.DataFrame(schema=STEPS_SCHEMA)
     frames = []
     for cell in cells:
         window_s = cell.window_s
@@ -375,6 +465,9 @@ def cell_timeline(cell: MeasuredCell) -> pl.LazyFrame:
 
 
 def timeline_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
+    cells = [cell for cell in cells if cell.measured]
+    if not cells:
+        return pl.DataFrame(schema=TIMELINE_SCHEMA)
     frames = [cell_timeline(cell).select(list(TIMELINE_SCHEMA)).cast(dict(TIMELINE_SCHEMA))
               for cell in cells]
     return pl.concat(pl.collect_all(frames), how="vertical").sort(

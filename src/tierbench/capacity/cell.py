@@ -23,13 +23,13 @@ import polars as pl
 from tierbench import __version__
 from tierbench.aggregate.resources import samples_frame
 from tierbench.capacity.openmodel import StepLoad, vus_for, write_wrapper
-from tierbench.capacity.search import capacity_search
+from tierbench.capacity.search import SearchStopped, capacity_search
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult, judge, measure_step
-from tierbench.capacity.verdict import classify
+from tierbench.capacity.verdict import classify, failed_start_verdict
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet, file_sha256
-from tierbench.load.backend import Backend, LoadRequest, Placement, Sampler
+from tierbench.load.backend import Backend, LoadRequest, Placement, RuntimeFailed, Sampler
 from tierbench.load.cell import (
     git_revision,
     load_side_cores,
@@ -78,6 +78,7 @@ class _Runtime:
         self.rows: list[dict] = []
         self.restarts = 0
         self.sampler: Sampler | None = None
+        self.unplaceable: RuntimeFailed | None = None  # it died, and could not start again
         self.sampler_interval_s = 0.5
 
     def start(self) -> dict[str, Any]:
@@ -120,7 +121,10 @@ class _Runtime:
             + (" (OOM-killed)" if state.oom_killed else "") + "; placing it again")
         self.stop_sampler()
         self.restarts += 1
-        self.start()
+        try:
+            self.start()
+        except RuntimeFailed as failure:
+            self.unplaceable = failure
         return state.status, state.oom_killed
 
 
@@ -145,12 +149,23 @@ def run_capacity_cell(
     runtime = _Runtime(backend, placement, sweep.health_timeout_s, log)
     try:
         backend.start_support(sweep.health_timeout_s)
-        started = runtime.start()
+        try:
+            started = runtime.start()
+        except RuntimeFailed as failure:
+            say(log, f"{cell.name}: failed to start: {failure}")
+            record = failed_start_record(sweep, cell, placement, failure, backend, settings)
+            _write_failed_capacity(files, outputs, raw, record)
+            return record
         facts = backend.facts()
         cores_given, shared = load_side_cores(placement.cpus, facts["cores"])
         iteration_s = [FIRST_ITERATION_GUESS_S]
 
         def run_step(rate: float, phase: str, warmup_s: float, hold_s: float) -> StepResult:
+            if runtime.unplaceable is not None:
+                raise SearchStopped(
+                    f"the runtime died and could not start again: "
+                    f"{runtime.unplaceable.evidence.get('reason')}"
+                )
             name = f"s{len(list(raw.glob('*.js'))) + 1:02d}_{phase}"
             step = StepLoad(
                 name=name,
@@ -183,6 +198,7 @@ def run_capacity_cell(
         backend.teardown()
 
     verdict = classify(outcome, settings, shared)
+    status = "crashed" if outcome.stopped else "ok"
     say(log, f"{cell.name}: capacity {verdict.shown}, limited by {verdict.limited_by}: "
         f"{verdict.reason}")
     shutil.rmtree(work, ignore_errors=True)
@@ -194,6 +210,8 @@ def run_capacity_cell(
         "tier_order": sweep.tiers[cell.tier].order,
         "service": placement.runtime.service,
         "backend": sweep.backend,
+        "status": status,
+        "failure": None if runtime.unplaceable is None else runtime.unplaceable.evidence,
         "k6_script": str(sweep.k6_script),
         "k6_script_sha256": file_sha256(sweep.k6_script),
         "settings": settings.search_settings(),
@@ -210,6 +228,7 @@ def run_capacity_cell(
             "confirmed": outcome.confirmed,
             "reached_max_rate": outcome.reached_max_rate,
             "budget_exhausted": outcome.budget_exhausted,
+            "stopped": outcome.stopped,
             "runtime_restarts": runtime.restarts,
             "best_step": None if outcome.best is None else outcome.best.name,
             "failing_step": None if outcome.failing is None else outcome.failing.name,
@@ -228,6 +247,52 @@ def run_capacity_cell(
     files.partial(outputs.record_json).write_text(json.dumps(record, indent=2) + "\n")
     files.commit()
     return record
+
+
+def failed_start_record(
+    sweep: Sweep,
+    cell: Cell,
+    placement: Placement,
+    failure: RuntimeFailed,
+    backend: Backend,
+    settings: CapacitySettings,
+) -> dict[str, Any]:
+    """The record of a cell whose runtime never started at this tier: that is its answer."""
+    return {
+        "tierbench_version": __version__,
+        "cell": cell.name,
+        "runtime": cell.runtime,
+        "tier": cell.tier,
+        "tier_order": sweep.tiers[cell.tier].order,
+        "service": placement.runtime.service,
+        "backend": sweep.backend,
+        "status": "failed_to_start",
+        "failure": failure.evidence,
+        "k6_script": str(sweep.k6_script),
+        "k6_script_sha256": file_sha256(sweep.k6_script),
+        "settings": settings.search_settings(),
+        "limits": {"requested": placement.requested.as_dict(),
+                   "applied": placement.requested.as_dict(), "verified": False},
+        "workers": None,
+        "pinning": placement.cpus.as_dict(),
+        "contended": placement.cpus.contended,
+        "verdict": failed_start_verdict(failure.evidence).as_dict(),
+        "search": {"search_s": 0.0, "steps": 0, "converged": False, "confirmed": False},
+        "steps": [],
+        "host": backend.facts(),
+        "versions": {"tierbench": __version__, **backend.versions()},
+        "finished_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _write_failed_capacity(
+    files: OutputSet, outputs: CapacityOutputs, raw: Path, record: dict[str, Any]
+) -> None:
+    (raw / "failed_to_start.log").write_text(record["failure"].get("last_logs") or "")
+    files.partial(outputs.steps_csv).write_text("name,phase,offered_rate,passed\n")
+    write_resources_csv(files.partial(outputs.resources_csv), [])
+    files.partial(outputs.record_json).write_text(json.dumps(record, indent=2) + "\n")
+    files.commit()
 
 
 def _run_step(

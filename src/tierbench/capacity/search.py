@@ -37,6 +37,11 @@ DOUBTFUL_LATENCY = 2.0
 STEP_OVERHEAD_S = 2.5
 
 
+class SearchStopped(Exception):
+    """Raised by a step runner when no further step can run (the runtime cannot be placed
+    again after it died): the search ends with what the steps so far say."""
+
+
 @dataclass
 class SearchOutcome:
     steps: list[StepResult] = field(default_factory=list)
@@ -46,6 +51,7 @@ class SearchOutcome:
     confirmed: bool = False
     reached_max_rate: bool = False
     budget_exhausted: bool = False
+    stopped: str | None = None  # why the search ended early, when a step runner stopped it
     search_s: float = 0.0
 
 
@@ -120,6 +126,16 @@ def capacity_search(
         outcome.budget_exhausted = True
         return False
 
+    try:
+        _search(step, settings, affordable, probe_s, full_step_s, outcome, known)
+    except SearchStopped as stop:
+        outcome.stopped = str(stop)
+    _finish(outcome, known, settings)
+    outcome.search_s = clock() - started
+    return outcome
+
+
+def _search(step, settings, affordable, probe_s, full_step_s, outcome, known) -> None:
     _probe_upwards(step, settings, affordable, probe_s, outcome)
     if known.best_pass() is None:
         _probe_downwards(step, settings, affordable, probe_s, known)
@@ -140,6 +156,8 @@ def capacity_search(
             # Everything that passed has now failed a full step: look lower again.
             _probe_downwards(step, settings, affordable, probe_s, known)
 
+
+def _finish(outcome: SearchOutcome, known: _Knowledge, settings: CapacitySettings) -> None:
     best = known.best_pass()
     if best is not None and known.full_passes(best) >= 1:
         outcome.best = next(
@@ -154,8 +172,6 @@ def capacity_search(
         outcome.converged = (hi is not None and hi / best <= 1 + settings.precision) or (
             hi is None and outcome.reached_max_rate
         )
-    outcome.search_s = clock() - started
-    return outcome
 
 
 def doubtful(result: StepResult, settings: CapacitySettings) -> bool:

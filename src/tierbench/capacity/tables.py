@@ -19,6 +19,7 @@ CAPACITY_SCHEMA = pl.Schema(
         "runtime": pl.String,
         "tier": pl.String,
         "tier_order": pl.Int64,
+        "status": pl.String,
         "cpus": pl.Float64,
         "memory_bytes": pl.Int64,
         "capacity_rps": pl.Float64,
@@ -71,6 +72,7 @@ def capacity_row(record: dict[str, Any]) -> dict[str, Any]:
         "runtime": record["runtime"],
         "tier": record["tier"],
         "tier_order": record.get("tier_order"),
+        "status": record.get("status") or "ok",
         "cpus": cpus,
         "memory_bytes": memory,
         "capacity_rps": rps,
@@ -111,6 +113,8 @@ def capacity_frame(records: Sequence[dict[str, Any]], runtimes: Sequence[str] = 
 
 
 def shown_capacity(row: dict[str, Any]) -> str:
+    if row.get("status") == "failed_to_start":
+        return "failed to start"
     if row["capacity_rps"] is None:
         return "none"
     return f"{'≥ ' if row['lower_bound'] else ''}{row['capacity_rps']:,.0f}"

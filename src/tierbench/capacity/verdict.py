@@ -164,3 +164,20 @@ def classify(
         memory_pct_at_capacity=None if best is None else best.memory_pct,
         memory_peak_bytes=memory_peak,
     )
+
+
+def failed_start_verdict(evidence: dict[str, Any]) -> Verdict:
+    """The verdict of a cell whose runtime never started at this tier: no capacity, and
+    why (an OOM kill at start is the memory limit's doing)."""
+    oom = bool(evidence.get("oom_killed"))
+    return Verdict(
+        capacity_rps=None,
+        capacity_rate=None,
+        lower_bound=False,
+        limited_by="memory" if oom else "failed-to-start",
+        reason=f"The runtime failed to start at this tier: {evidence.get('reason', 'unknown')}.",
+        latency_ms_at_capacity=None,
+        cpu_pct_at_capacity=None,
+        memory_pct_at_capacity=None,
+        memory_peak_bytes=None,
+    )

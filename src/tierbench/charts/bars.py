@@ -29,7 +29,7 @@ BAR_PANELS = [
 
 def _bar_value(data: ChartData, runtime: str, tier: Tier, figure: str) -> float | None:
     cell = data.cell(runtime, tier.name)
-    if cell.status in (theme.NO_DATA, theme.NO_REQUESTS):
+    if theme.has_no_figures(cell.status):
         return None
     if figure != "rps" and cell.status == theme.ALL_FAILED and figure.startswith("p"):
         return None  # latencies of failed requests say nothing about the service
@@ -79,6 +79,8 @@ def bars_figure(
             text = format_value(value, unit) if known is not None else (note or theme.NO_DATA)
             if known is not None and note == theme.ALL_FAILED:
                 text += " (all failed)"
+            if known is not None and data.cell(runtime, shown.name).crashed:
+                text += " ⚠ crashed"
             traces.append(
                 {
                     "type": "bar",

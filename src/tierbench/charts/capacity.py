@@ -32,9 +32,12 @@ class CapacityCell:
     steps: list[dict[str, Any]]  # in the order they ran
     best_step: str | None
     failing_step: str | None
+    status: str = "ok"
 
     @property
     def shown(self) -> str:
+        if self.status == "failed_to_start":
+            return "failed to start"
         if self.capacity_rps is None:
             return "none"
         return f"{'≥ ' if self.lower_bound else ''}{self.capacity_rps:,.0f}"
@@ -91,6 +94,7 @@ def load_capacity_data(
             steps=record.get("steps") or [],
             best_step=search.get("best_step"),
             failing_step=search.get("failing_step"),
+            status=row.get("status") or "ok",
         )
     slo = table["slo_ms"].drop_nulls()
     percentile = table["percentile"].drop_nulls()

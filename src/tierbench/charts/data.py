@@ -59,6 +59,7 @@ class CellFigures:
     repeats: int | None = None
     spread: dict[str, float] = field(default_factory=dict)  # `{metric}_sd` when repeats > 1
     contended: bool = False  # the runtime shared CPUs with the load generator
+    crashed: bool = False  # the runtime died during the load: figures up to the crash
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,12 @@ def _read_cells(summary: pl.DataFrame) -> dict[tuple[str, str], CellFigures]:
             if (sd := _number(row.get(f"{name}_sd"))) is not None
         }
         repeats = _number(row.get("repeats"))
+        failed = row.get("status") not in (None, "ok") and figures["rps"] is None
         cells[(str(row["runtime"]), str(row["tier"]))] = CellFigures(
-            status=_cell_status(figures["requests"], figures["rps"], figures["error_rate"]),
+            status=row.get("status_reason") if failed else _cell_status(
+                figures["requests"], figures["rps"], figures["error_rate"]
+            ),
+            crashed=row.get("status") == "crashed",
             repeats=None if repeats is None else int(repeats),
             spread=spread,
             contended=bool(row.get("contended")),

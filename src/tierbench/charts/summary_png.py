@@ -42,7 +42,7 @@ def _capacity_value(data: ChartData, runtime: str, tier: str) -> tuple[float | N
 
 def _shown_value(cell: CellFigures, figure: str, scale: float) -> tuple[float | None, str | None]:
     """The bar's value, or why there is none (`no data`, `no requests`, `all requests failed`)."""
-    if cell.status in (theme.NO_DATA, theme.NO_REQUESTS):
+    if theme.has_no_figures(cell.status):
         return None, cell.status
     if cell.status == theme.ALL_FAILED and figure in LATENCY_FIGURES | {"rps_per_cpu"}:
         return None, cell.status
@@ -119,7 +119,8 @@ def summary_figure(data: ChartData, width: int = MIN_WIDTH, height: int = MIN_HE
                 cell = data.cell(runtime, tier.name)
                 value, reason = _shown_value(cell, figure, scale)
                 values.append(value if value is not None else 0.0)
-                texts.append(reason if reason else format_value(value, unit))
+                text = reason if reason else format_value(value, unit)
+                texts.append(f"{text} ⚠ crashed" if cell.crashed and not reason else text)
                 errors.append(cell.spread.get(figure, 0.0) * scale if value is not None else 0.0)
             panel_peak = max([panel_peak] + [v + e for v, e in zip(values, errors, strict=True)])
             trace = {

@@ -37,7 +37,7 @@ def table_figure(data: ChartData, width: int, height: int) -> dict:
         texts, fill = [], []
         for runtime in data.runtimes:
             cell = data.cell(runtime, tier.name)
-            if cell.status in (theme.NO_DATA, theme.NO_REQUESTS):
+            if theme.has_no_figures(cell.status):
                 texts.append(f"<span style='color:{theme.PROBLEM}'>{cell.status}</span>")
             else:
                 rps = f"{format_value(cell.rps)} req/s"
@@ -49,6 +49,8 @@ def table_figure(data: ChartData, width: int, height: int) -> dict:
                 text = f"{rps}<br>{p95}"
                 if cell.status == theme.ALL_FAILED:
                     text = f"{rps}<br><span style='color:{theme.PROBLEM}'>{cell.status}</span>"
+                if cell.crashed:
+                    text += f"<br><span style='color:{theme.PROBLEM}'>⚠ crashed mid-load</span>"
                 texts.append(text)
             fill.append("#F3F7FB" if runtime == fastest else "#FFFFFF")
         columns.append(texts)

@@ -10,6 +10,7 @@ imports a Docker or Kubernetes client.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +24,16 @@ from tierbench.load.k6 import K6Run
 class BackendError(RuntimeError):
     """The machinery could not bring a cell to a state fit for a load (engine, ports,
     images, limits): nothing was measured, and the message says what to do."""
+
+
+class RuntimeFailed(BackendError):
+    """The runtime itself failed before the load: it exited, was OOM-killed, or never
+    became healthy. That is the cell's result (this runtime cannot run at this tier), not
+    a fault of the machinery: the sweep records it and goes on."""
+
+    def __init__(self, message: str, evidence: dict[str, Any]):
+        super().__init__(message)
+        self.evidence = evidence
 
 
 class LimitsNotApplied(BackendError):
@@ -88,6 +99,9 @@ class LoadRequest:
     log: Path
     stages: list[dict] | None = None  # None: the script's own options set the load
     env: dict[str, str] = field(default_factory=dict)
+    # Called about every 0.2 s while k6 loads, with k6's live metrics and the seconds since
+    # the load began (a backend that cannot read k6 live may not call it).
+    progress: Callable[[Any, float], None] | None = None
 
 
 class Sampler(Protocol):

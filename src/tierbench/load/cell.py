@@ -9,12 +9,13 @@ removed on every path.
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,19 @@ from tierbench import __version__
 from tierbench.config.limits import LimitSet, format_bytes
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet, file_sha256
-from tierbench.load.backend import Backend, LimitCheck, LimitsNotApplied, LoadRequest, Placement
+from tierbench.load.backend import (
+    Backend,
+    BackendError,
+    LimitCheck,
+    LimitsNotApplied,
+    LoadRequest,
+    Placement,
+    RuntimeFailed,
+    RuntimeState,
+)
 from tierbench.load.host import CpuPlan, cpuset, plan_cpus
 from tierbench.load.k6 import K6Run
+from tierbench.load.progress import ProgressLine, SweepPosition
 from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
 from tierbench.preflight.record import recorded_warnings
 
@@ -39,6 +50,11 @@ class CellOutputs:
     def output_set(self) -> OutputSet:
         # The meta goes last: its presence means the cell is complete.
         return OutputSet([self.k6_json, self.k6_summary, self.resources_csv, self.meta_json])
+
+
+def results_dir(outputs: CellOutputs) -> Path:
+    """The sweep's results/ directory, where results/meta/{cell}.json lives."""
+    return outputs.meta_json.parent.parent
 
 
 def say(log: Path, message: str) -> None:
@@ -124,7 +140,13 @@ def run_cell(
     log: Path,
     project_dir: Path = Path("."),
 ) -> dict:
-    """Run one cell end to end and write its outputs; returns its meta."""
+    """Run one cell end to end and write its outputs; returns its meta.
+
+    A runtime that fails (exits, is OOM-killed or never becomes healthy before the load;
+    dies during it) is the cell's result: its status and evidence are written as the cell's
+    outputs and the sweep goes on. A fault of the machinery (BackendError) stops the sweep
+    with nothing written.
+    """
     placement = placement_for(sweep, cell)
     files = outputs.output_set()
     files.prepare()
@@ -137,18 +159,23 @@ def run_cell(
         started = time.monotonic()
         backend.place(placement)
         timings["recreate"] = time.monotonic() - started
-        timings["health"] = backend.wait_ready(sweep.health_timeout_s)
+        try:
+            timings["health"] = backend.wait_ready(sweep.health_timeout_s)
+        except RuntimeFailed as failure:
+            meta = failed_start_meta(sweep, cell, placement, failure, backend)
+            meta["orchestration_s"] = timings
+            say(log, f"{cell.name}: failed to start: {failure}")
+            _write_failed_outputs(files, outputs, meta)
+            return meta
         workers = runtime_workers(backend.health_report())
         started = time.monotonic()
         check = verify_limits(backend, placement)
         timings["limits_check"] = time.monotonic() - started
-        say(
-            log,
-            f"{cell.name}: {placement.runtime.service} healthy in {timings['health']:.2f} s, "
-            f"limits verified ({check.applied.cpus:g} CPUs, "
-            f"{format_bytes(check.applied.memory_bytes)}, no swap"
-            + (f", CPUs {check.applied.cpuset}" if check.applied.cpuset else "")
-            + ")",
+        say(log, f"{cell.name}: {_ready_line(placement, check, timings['health'])}")
+        progress = ProgressLine(
+            cell.name,
+            SweepPosition.of(cell.name, [c.name for c in sweep.cells], results_dir(outputs)),
+            sweep.load_duration_s,
         )
         sampler = backend.sampler()
         sampler.start()
@@ -161,12 +188,15 @@ def run_cell(
                     summary_json=files.partial(outputs.k6_summary),
                     log=log,
                     stages=sweep.stages,
+                    progress=progress.tick,
                 ),
                 sampler,
             )
         finally:
+            progress.done()
             rows = sampler.stop()
         state = backend.runtime_state()
+        crash = crash_evidence(state, sampler.summary(), backend)
     except BaseException:
         files.discard()
         raise
@@ -182,9 +212,12 @@ def run_cell(
     meta["orchestration_s"] = timings
     meta["runtime_workers"] = workers
     # The sweep's pre-flight warnings, from results/preflight.json beside results/meta/.
-    meta["preflight"] = recorded_warnings(outputs.meta_json.parent.parent)
+    meta["preflight"] = recorded_warnings(results_dir(outputs))
+    if crash is not None:
+        _record_crash(meta, crash)
     cores_given, shared = load_side_cores(placement.cpus, facts["cores"])
-    window_start, window_end = _window(k6, sweep.warmup_s)
+    window_start = datetime.fromisoformat(meta["window"]["start"])
+    window_end = datetime.fromisoformat(meta["window"]["end"])
     meta["load_side"] = load_side_usage(rows, window_start, window_end, cores_given, shared)
     saturated = load_side_warning(meta["load_side"])
     if saturated:
@@ -196,6 +229,101 @@ def run_cell(
     files.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
     files.commit()
     return meta
+
+
+def _ready_line(placement: Placement, check: LimitCheck, health_s: float) -> str:
+    applied = check.applied
+    return (
+        f"{placement.runtime.service} healthy in {health_s:.2f} s, limits verified "
+        f"({applied.cpus:g} CPUs, {format_bytes(applied.memory_bytes)}, no swap"
+        + (f", CPUs {applied.cpuset}" if applied.cpuset else "")
+        + ")"
+    )
+
+
+def crash_evidence(state: RuntimeState, resources: dict[str, Any], backend: Backend) -> dict | None:
+    """How the runtime died during the load, or None when it lived through it."""
+    if state.status == "running" and not state.oom_killed and not resources.get("deaths"):
+        return None
+    reason = "OOM-killed" if state.oom_killed or resources.get("oom_kills") else (
+        f"exited with code {state.exit_code}" if state.status in ("exited", "dead")
+        else "died and restarted"
+    )
+    return {
+        "reason": reason,
+        "status": state.status,
+        "exit_code": state.exit_code,
+        "oom_killed": bool(state.oom_killed),
+        "at": resources.get("first_death_at"),
+        "last_logs": backend.last_logs(),
+    }
+
+
+def _record_crash(meta: dict[str, Any], crash: dict[str, Any]) -> None:
+    """A crashed cell keeps its figures up to the crash: the measured window ends there."""
+    meta["status"] = "crashed"
+    meta["failure"] = crash
+    window = meta["window"]
+    if crash["at"] and crash["at"] < window["end"]:
+        died = datetime.fromisoformat(crash["at"])
+        start = datetime.fromisoformat(window["start"])
+        window["end"] = max(died, start).isoformat()
+        window["duration_s"] = max(0.0, (died - start).total_seconds())
+        window["cut_at_crash"] = True
+    meta["warnings"].append(
+        f"The runtime crashed during the load ({crash['reason']}): its figures cover the "
+        "load up to the crash only."
+    )
+
+
+def failed_start_meta(
+    sweep: Sweep, cell: Cell, placement: Placement, failure: RuntimeFailed, backend: Backend
+) -> dict[str, Any]:
+    """The meta of a cell whose runtime never ran the load: what was asked, and why not."""
+    tier = sweep.tiers[cell.tier]
+    try:
+        limits = backend.check_limits().as_meta()
+    except BackendError:
+        limits = {"requested": placement.requested.as_dict(), "applied": None, "verified": False}
+    return {
+        "tierbench_version": __version__,
+        "cell": cell.name,
+        "runtime": cell.runtime,
+        "tier": cell.tier,
+        "repeat": cell.repeat,
+        "service": placement.runtime.service,
+        "port": placement.runtime.port,
+        "tier_order": tier.order,
+        "backend": sweep.backend,
+        "status": "failed_to_start",
+        "failure": failure.evidence,
+        "profile": {
+            "name": sweep.profile_name,
+            "stages": sweep.stages,
+            "warmup_s": sweep.warmup_s,
+            "duration_s": sweep.load_duration_s,
+        },
+        "limits": limits,
+        "window": None,
+        "pinning": placement.cpus.as_dict(),
+        "contended": placement.cpus.contended,
+        "k6": {"script": str(sweep.k6_script), "script_sha256": file_sha256(sweep.k6_script)},
+        "host": backend.facts(),
+        "versions": {"tierbench": __version__, **backend.versions()},
+        "config_hash": sweep.cell_config_hash(cell),
+        "warnings": [f"The runtime failed to start at this tier: {failure.evidence['reason']}."],
+    }
+
+
+def _write_failed_outputs(files: OutputSet, outputs: CellOutputs, meta: dict[str, Any]) -> None:
+    """A failed cell's outputs: no k6 data (an empty raw file, an empty summary), no
+    samples, and the meta that says why; written whole, like any cell's."""
+    raw = files.partial(outputs.k6_json)
+    raw.write_bytes(gzip.compress(b"") if raw.name.endswith(".gz") else b"")
+    files.partial(outputs.k6_summary).write_text(json.dumps({"metrics": {}}) + "\n")
+    write_resources_csv(files.partial(outputs.resources_csv), [])
+    files.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
+    files.commit()
 
 
 def _window(k6: K6Run, warmup_s: float):
@@ -262,5 +390,6 @@ def cell_meta(
         "image": state.image,
         "host": facts,
         "config_hash": sweep.cell_config_hash(cell),
+        "status": "ok",
         "warnings": load_warnings(oom_kills, resources["restarts"], k6.thresholds_failed),
     }

@@ -285,11 +285,13 @@ def tidy_k6_json(
     metrics_out: Path | str | None = None,
     *,
     chunk_bytes: int = CHUNK_BYTES,
+    allow_empty: bool = False,
 ) -> TidyResult:
     """Convert a k6 JSON file to the requests and metrics Parquet files.
 
     Raises K6FormatError (file and line) for truncated, corrupt or foreign input and
-    EmptyRunError when the file holds no HTTP request; nothing is left at the outputs then.
+    EmptyRunError when the file holds no HTTP request (unless `allow_empty`: a cell whose
+    runtime failed has none, and gets empty tables); nothing is left at the outputs then.
     """
     source, requests_out = Path(source), Path(requests_out)
     metrics_out = Path(metrics_out) if metrics_out else metrics_path_for(requests_out)
@@ -321,7 +323,7 @@ def tidy_k6_json(
                 requests.add(chunk_requests)
                 metrics.add(chunk_metrics)
                 line_number += lines
-        if requests.rows == 0:
+        if requests.rows == 0 and not allow_empty:
             raise EmptyRunError(
                 f"{source}: no HTTP requests in this k6 run; check that the service "
                 "answered and that the k6 script makes requests."

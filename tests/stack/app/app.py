@@ -1,6 +1,6 @@
 """A small HTTP service for the workflow's tests: answers, spends a fixed CPU time per
-request, allocates memory on request, stays unhealthy, or burns a core, as its
-environment says."""
+request, allocates memory at start or on request, crashes after some requests, stays
+unhealthy, or burns a core, as its environment says."""
 
 import json
 import os
@@ -13,6 +13,11 @@ HEALTHY = os.environ.get("HEALTHY", "1") == "1"
 HELD = []
 # CPU time each GET /work spends, whatever the CPU limit: a service of known cost.
 COST_NS = int(float(os.environ.get("COST_MS", "2")) * 1e6)
+# Memory taken at start (a runtime too big for a small tier), and requests served before
+# the process dies (a runtime that crashes mid-load).
+START_MB = int(os.environ.get("ALLOC_AT_START_MB", "0"))
+CRASH_AFTER = int(os.environ.get("CRASH_AFTER", "0"))
+SERVED = [0]
 
 
 def spend_cpu(nanoseconds):
@@ -31,6 +36,9 @@ def burn():
 
 if os.environ.get("BURN") == "1":
     threading.Thread(target=burn, daemon=True).start()
+if START_MB:
+    print(f"allocating {START_MB} MiB at start", flush=True)
+    HELD.append(b"\x01" * (START_MB * 1024 * 1024))  # filled, so every page is touched
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -49,6 +57,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urlparse(self.path)
+        if CRASH_AFTER and url.path != "/healthz":
+            SERVED[0] += 1
+            if SERVED[0] > CRASH_AFTER:
+                print(f"crashing after {CRASH_AFTER} requests", flush=True)
+                os._exit(3)
         if url.path == "/healthz":
             self.reply(200 if HEALTHY else 503, {"healthy": HEALTHY})
         elif url.path == "/work":

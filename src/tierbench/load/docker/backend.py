@@ -160,6 +160,7 @@ class DockerBackend(Backend):
             extra_env=request.env,
             on_spawn=sampler.watch_process,
             on_start=sampler.sample_now,
+            on_tick=request.progress or (lambda api, elapsed: None),
         )
 
     def runtime_state(self) -> RuntimeState:

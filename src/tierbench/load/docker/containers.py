@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -20,7 +21,7 @@ from python_on_whales.exceptions import DockerException
 from tierbench.config.limits import LimitSet, format_cpus
 from tierbench.config.sweep import ServiceEndpoint
 from tierbench.files import write_text
-from tierbench.load.backend import BackendError
+from tierbench.load.backend import BackendError, RuntimeFailed
 from tierbench.load.docker.compose import compose_client
 
 
@@ -302,18 +303,48 @@ class RuntimeContainer:
         )
 
     def wait_until_healthy(self, timeout_s: float) -> float:
-        """Seconds until the health path answered 200; ContainerError with the container's
-        last log lines past the timeout or once it exited."""
+        """Seconds until the health path answered 200; RuntimeFailed, with the evidence,
+        once the container exited or past the timeout."""
         url = self.endpoint.base_url + self.endpoint.health_path
         try:
             return wait_for_http(
                 url, timeout_s, f"service {self.endpoint.service}", self.exit_problem
             )
         except ContainerError as error:
-            raise ContainerError(
-                f"{error}. Check the health path and port in the config, or raise "
-                f"health_timeout. Its last log lines:\n{self.last_logs()}"
-            ) from None
+            raise self.failure(str(error)) from None
+
+    def failure(self, problem: str) -> RuntimeFailed:
+        """Why the runtime failed, with what its container says: exit code, OOM kill, its
+        last log lines; and what to do, which depends on how it failed."""
+        evidence: dict = {"at": datetime.now(UTC).isoformat(), "problem": problem}
+        if self.container is not None:
+            try:
+                self.container.reload()
+                state = self.container.state
+                evidence |= {
+                    "status": state.status,
+                    "exit_code": state.exit_code,
+                    "oom_killed": bool(state.oom_killed),
+                }
+            except DockerException:
+                evidence["status"] = "gone"
+        evidence["last_logs"] = self.last_logs()
+        if evidence.get("oom_killed"):
+            reason = "OOM-killed"
+            hint = "its memory limit at this tier is too small for it to start"
+        elif evidence.get("status") in ("exited", "dead"):
+            reason = f"exited with code {evidence.get('exit_code')}"
+            hint = "it crashed while starting: see its last log lines"
+        else:
+            reason = "never became healthy"
+            hint = (
+                "check the health path and port in the config, or raise health_timeout"
+            )
+        evidence["reason"] = reason
+        return RuntimeFailed(
+            f"{problem}: {reason}; {hint}. Its last log lines:\n{evidence['last_logs']}",
+            evidence,
+        )
 
     def applied_limits(self) -> LimitSet:
         """The limits Docker applied, read back from `docker inspect`."""

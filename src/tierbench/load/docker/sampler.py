@@ -169,6 +169,7 @@ class ContainerEvents:
     oom_kills: int = 0
     restarts: int = 0
     deaths: int = 0
+    first_death_at: str | None = None  # ISO 8601 UTC, from the engine's own clock
     _process: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -191,13 +192,17 @@ class ContainerEvents:
         assert self._process is not None and self._process.stdout is not None
         for line in self._process.stdout:
             try:
-                action = json.loads(line).get("Action", line)
+                event = json.loads(line)
             except ValueError:
                 continue
+            action = event.get("Action")
             if action == "oom":
                 self.oom_kills += 1
             elif action == "die":
                 self.deaths += 1
+                if self.first_death_at is None and event.get("timeNano"):
+                    at = datetime.fromtimestamp(int(event["timeNano"]) / 1e9, UTC)
+                    self.first_death_at = at.isoformat()
             elif action in ("start", "restart") and self.deaths:
                 self.restarts += 1
 
@@ -340,6 +345,8 @@ class ResourceSampler:
             "samples": len(self.rows),
             "oom_kills": self.oom_kills,
             "restarts": self.events.restarts,
+            "deaths": self.events.deaths,
+            "first_death_at": self.events.first_death_at,
             "memory_peak_kernel_bytes": self.memory_peak_bytes,
             "memory_peak_kernel_since": (
                 None

@@ -86,6 +86,7 @@ class RuntimeState:
     exit_code: int | None
     oom_killed: bool
     image: dict[str, str | None]
+    finished_at: str | None = None  # ISO 8601 UTC: when its process ended, if it did
 
 
 @dataclass(frozen=True)

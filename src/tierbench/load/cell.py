@@ -254,7 +254,8 @@ def crash_evidence(state: RuntimeState, resources: dict[str, Any], backend: Back
         "status": state.status,
         "exit_code": state.exit_code,
         "oom_killed": bool(state.oom_killed),
-        "at": resources.get("first_death_at"),
+        # When the process ended (the engine's record), else when the engine said so.
+        "at": state.finished_at or resources.get("first_death_at"),
         "last_logs": backend.last_logs(),
     }
 

@@ -3,6 +3,7 @@ the tier's limits, k6 runs on the host, cgroup files (or docker stats) measure."
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +169,15 @@ class DockerBackend(Backend):
         container = runtime.container
         assert container is not None
         container.reload()
+        state = container.state
+        finished = state.finished_at
+        ended = state.status != "running" and finished is not None and finished.year > 1
         return RuntimeState(
-            status=container.state.status,
-            exit_code=container.state.exit_code,
-            oom_killed=bool(container.state.oom_killed),
+            status=state.status,
+            exit_code=state.exit_code,
+            oom_killed=bool(state.oom_killed),
             image={"id": container.image, "name": container.config.image},
+            finished_at=finished.astimezone(UTC).isoformat() if ended else None,
         )
 
     def last_logs(self, lines: int = 30) -> str:

@@ -89,7 +89,9 @@ def test_a_runtime_that_dies_mid_load_is_crashed_with_its_figures_up_to_then(wor
     assert run["status"] == "crashed" and run["status_reason"].startswith("crashed: exited")
     # The figures cover the load up to the crash: the 40 requests it served, not the
     # refused ones after it.
-    assert 30 <= int(run["requests"]) <= 45
-    assert float(run["error_rate"]) < 0.05
+    requests = int(run["requests"])
+    assert 30 <= requests <= 45
+    # Only the requests in flight when it died (one per VU at most) failed.
+    assert round(float(run["error_rate"]) * requests) <= 2
     assert "⚠ crashed" in (workdir.path / "results" / "summary.md").read_text()
     assert containers_of(PROJECT) == []

@@ -45,8 +45,9 @@ def test_a_line_every_few_seconds_when_not_on_a_terminal():
     line = ProgressLine("ts-m", position, 90.0, stream, terminal=False, clock=clock)
     run_ticks(line, api, clock, 12)
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 3  # at 0 s, 5 s and 10 s
-    last = lines[-1]
+    assert len(lines) == 4  # at 0 s, 5 s and 10 s, and the last reading (12 s) at the end
+    assert lines[-1].startswith("tierbench: cell 3/8 ts-m · 12s of 1m30s")
+    last = lines[-2]
     assert last.startswith("tierbench: cell 3/8 ts-m · 10s of 1m30s")
     assert "250 req/s" in last and "p95 12 ms" in last and "errors 0.5%" in last
     # 80 s left of this cell and five more cells of 90 s + overhead.

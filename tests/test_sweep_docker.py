@@ -132,20 +132,26 @@ def test_oom_kill_is_recorded_and_the_cell_completes(workdir):
     assert containers_of(PROJECT) == []
 
 
-def test_runtime_never_healthy_fails_with_its_logs_and_is_removed(workdir):
+def test_runtime_never_healthy_fails_to_start_with_its_logs_and_is_removed(workdir):
+    """Never healthy is the runtime's failure, not the sweep's: the cell records it (with
+    the container's last log lines and what to check) and the sweep ends normally."""
     config = workdir.config
     config["runtimes"] = {"sleepy": {"service": "sleepy", "port": 19183, "health_path": "/healthz"}}
     config["tiers"] = {"xs": config["tiers"]["xs"]}
     config["health_timeout"] = 2
     workdir.write_config(config)
     result = workdir.snakemake("sweep")
-    assert result.returncode != 0
+    assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
     assert "service sleepy was not healthy after 2 s" in output
     assert "HTTP 503" in output
-    assert "listening on 127.0.0.1:19183" in output  # the container's own last log lines
+    assert "check the health path and port in the config, or raise health_timeout" in output
+    meta = read_meta(workdir, "sleepy-xs")
+    assert meta["status"] == "failed_to_start"
+    assert meta["failure"]["reason"] == "never became healthy"
+    # The container's own last log lines.
+    assert "listening on 127.0.0.1:19183" in meta["failure"]["last_logs"]
     assert containers_of(PROJECT) == []
-    assert not list((workdir.path / "results").glob("k6/*"))
 
 
 def test_k6_script_error_stops_the_run_before_any_container_with_k6s_message(workdir):

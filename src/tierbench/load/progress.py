@@ -61,9 +61,11 @@ class ProgressLine:
     terminal: bool | None = None
     clock: Callable[[], float] = time.time
     _last_at: float = field(default=-1e9, init=False)
+    _read_at: float = field(default=-1e9, init=False)
     _last_count: float | None = field(default=None, init=False)
     _last_elapsed: float = field(default=0.0, init=False)
     _width: int = field(default=0, init=False)
+    _unprinted: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.terminal is None:
@@ -95,12 +97,21 @@ class ProgressLine:
         return " · ".join(parts)
 
     def tick(self, api: LiveMetrics, elapsed: float) -> None:
-        interval = TERMINAL_INTERVAL_S if self.terminal else PLAIN_INTERVAL_S
+        """Read k6 about once a second; print as often as the output suits."""
         now = self.clock()
+        if now - self._read_at < TERMINAL_INTERVAL_S:
+            return
+        self._read_at = now
+        text = self.line(api, elapsed)
+        interval = TERMINAL_INTERVAL_S if self.terminal else PLAIN_INTERVAL_S
         if now - self._last_at < interval:
+            self._unprinted = text
             return
         self._last_at = now
-        text = self.line(api, elapsed)
+        self._print(text)
+
+    def _print(self, text: str) -> None:
+        self._unprinted = None
         if self.terminal:
             padding = " " * max(0, self._width - len(text))
             self.stream.write("\r" + text + padding)
@@ -110,6 +121,9 @@ class ProgressLine:
         self.stream.flush()
 
     def done(self) -> None:
+        """The last reading, if it was not shown, and the end of the line."""
+        if self._unprinted is not None:
+            self._print(self._unprinted)
         if self.terminal and self._width:
             self.stream.write("\n")
             self.stream.flush()

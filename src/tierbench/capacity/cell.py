@@ -32,7 +32,6 @@ from tierbench.files import OutputSet, file_sha256
 from tierbench.load.backend import Backend, LoadRequest, Placement, RuntimeFailed, Sampler
 from tierbench.load.cell import (
     git_revision,
-    load_side_cores,
     placement_for,
     runtime_workers,
     say,
@@ -157,7 +156,7 @@ def run_capacity_cell(
             _write_failed_capacity(files, outputs, raw, record)
             return record
         facts = backend.facts()
-        cores_given, shared = load_side_cores(placement.cpus, facts["cores"])
+        cores_given, shared = backend.load_side_cores(placement)
         iteration_s = [FIRST_ITERATION_GUESS_S]
 
         def run_step(rate: float, phase: str, warmup_s: float, hold_s: float) -> StepResult:

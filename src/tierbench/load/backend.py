@@ -169,6 +169,16 @@ class Backend(ABC):
     def stop_support(self) -> None:
         """Stop the support services at the end of the sweep."""
 
+    def load_side_cores(self, placement: Placement) -> tuple[int, bool]:
+        """The cores the load side (k6 and the support services) was given for this cell,
+        and whether it shared them with the runtime. On one host, from the CPU plan:
+        pinned, the load generator's and support services' own cores; unpinned (a
+        contended tier), every core, shared with the runtime."""
+        plan = placement.cpus
+        if plan.enabled:
+            return len(set(plan.load_generator_cpus) | set(plan.support_cpus)), False
+        return int(self.facts()["cores"]), True
+
     @abstractmethod
     def versions(self) -> dict[str, str]:
         """Versions of the machinery, for the meta."""

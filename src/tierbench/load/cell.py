@@ -33,7 +33,7 @@ from tierbench.load.backend import (
     RuntimeFailed,
     RuntimeState,
 )
-from tierbench.load.host import CpuPlan, cpuset, plan_cpus
+from tierbench.load.host import cpuset, plan_cpus
 from tierbench.load.k6 import K6Run
 from tierbench.load.progress import ProgressLine, SweepPosition
 from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
@@ -125,13 +125,6 @@ def verify_limits(backend: Backend, placement: Placement) -> LimitCheck:
     return check
 
 
-def load_side_cores(plan: CpuPlan, host_cores: int) -> tuple[int, bool]:
-    """The cores the load side was given, and whether it shares them with the runtime."""
-    if plan.enabled:
-        return len(set(plan.load_generator_cpus) | set(plan.support_cpus)), False
-    return host_cores, True
-
-
 def run_cell(
     sweep: Sweep,
     cell: Cell,
@@ -215,7 +208,7 @@ def run_cell(
     meta["preflight"] = recorded_warnings(results_dir(outputs))
     if crash is not None:
         _record_crash(meta, crash)
-    cores_given, shared = load_side_cores(placement.cpus, facts["cores"])
+    cores_given, shared = backend.load_side_cores(placement)
     window_start = datetime.fromisoformat(meta["window"]["start"])
     window_end = datetime.fromisoformat(meta["window"]["end"])
     meta["load_side"] = load_side_usage(rows, window_start, window_end, cores_given, shared)

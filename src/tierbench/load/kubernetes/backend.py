@@ -146,6 +146,7 @@ class KubernetesBackend(Backend):
         self.poll_s = poll_s
         self.cell: CellState | None = None
         self._facts: dict[str, Any] | None = None
+        self._load_node_cores: int | None = None  # the k6 pod's node, once scheduled
         self._versions: dict[str, str] | None = None
 
     # --- objects -------------------------------------------------------------------------
@@ -462,6 +463,7 @@ class KubernetesBackend(Backend):
                 "$ k6 " + " ".join(container["args"]) + f"  (Job {job['metadata']['name']})\n"
             )
         pod, node = self._load_pod(state, timeouts.schedule_s)
+        self._note_load_node(node)
         sampler.watch_pod(pod, node)
         self._wait_paused(pod, timeouts.k6_init_s, request)
         sampler.sample_now()
@@ -735,6 +737,15 @@ class KubernetesBackend(Backend):
             "kubelet": info.kubelet_version,
             "container_runtime": info.container_runtime_version,
         }
+
+    def _note_load_node(self, node_name: str) -> None:
+        capacity = self.clients.core.read_node(node_name).status.capacity or {}
+        self._load_node_cores = int(parse_quantity(capacity.get("cpu", 0))) or None
+
+    def load_side_cores(self, placement: Placement) -> tuple[int, bool]:
+        """In a cluster k6 has a node of its own (the pair's load node), shared with no
+        runtime; the support services run on nodes of their own."""
+        return self._load_node_cores or 1, False
 
     def versions(self) -> dict[str, str]:
         if self._versions is None:

@@ -202,6 +202,9 @@ def test_a_whole_cell_runs_and_writes_the_results_layout(cluster, tmp_path):
     assert meta["window"]["load_duration_s"] == 2.0  # k6's own: 40 requests at 20/s
     assert meta["window"]["clock"] == "k6 summary: http_reqs count / rate"
     assert meta["contended"] is False and meta["host"]["node"] == "runtime-a"
+    # k6 had the load node to itself: its cores, shared with no runtime.
+    assert meta["load_side"]["shared_with_runtime"] is False
+    assert meta["load_side"]["cores_given"] >= 1
     assert meta["resources"]["memory_peak_kernel_bytes"] == 62914560
     assert meta["image"]["name"] == "tierbench-test/app:latest"
     assert meta["versions"]["k6"].startswith("grafana/k6:")

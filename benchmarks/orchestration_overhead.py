@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from tierbench.config.limits import LimitSet
 from tierbench.config.sweep import load_sweep
 from tierbench.load.docker.compose import compose_config
 from tierbench.load.docker.containers import (
@@ -65,7 +66,11 @@ def main() -> int:
                 override = write_override(
                     workdir / f"{name}-{tier.name}.yaml",
                     limits_override(
-                        endpoint.service, tier.limits, cpuset(plan.runtime_cpus), [], ""
+                        endpoint.service,
+                        LimitSet.for_tier(tier.limits, cpuset(plan.runtime_cpus)),
+                        [],
+                        [],
+                        "",
                     ),
                 )
                 runtime = RuntimeContainer(sweep.compose_file, override, sweep.project, endpoint)

@@ -1,0 +1,89 @@
+"""Capacity repeatability: the same cell's capacity search, run several times.
+
+Runs the whole capacity search of one runtime at one tier (the runtime placed afresh
+each time, the support services kept) `--runs` times in a row, and prints each run's
+capacity and search time, their mean ± σ and coefficient of variation against the 5 %
+target. Needs the images built (`make capacity` or `snakemake capacity` builds them).
+
+    python benchmarks/capacity_repeatability.py [--runtime python] [--tier m] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
+from tierbench.capacity.settings import CapacitySettings
+from tierbench.config.sweep import Cell, load_sweep
+from tierbench.load.docker.backend import DockerBackend
+
+TARGET_CV = 0.05
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="config/config.yaml")
+    parser.add_argument("--runtime", default="python")
+    parser.add_argument("--tier", default="m")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    sweep = load_sweep(yaml.safe_load(Path(args.config).read_text()), base_dir=Path("."))
+    settings = CapacitySettings.from_config(sweep.config["capacity"])
+    work = Path(tempfile.mkdtemp(prefix="tierbench-repeat-"))
+    backend = DockerBackend(sweep, override_dir=work / "compose")
+    cell = Cell(args.runtime, args.tier, 1)
+    capacities, times, causes = [], [], []
+    try:
+        for run in range(1, args.runs + 1):
+            out = work / f"run{run}"
+            record = run_capacity_cell(
+                sweep,
+                cell,
+                backend,
+                settings,
+                CapacityOutputs(
+                    record_json=out / "capacity.json",
+                    steps_csv=out / "steps.csv",
+                    resources_csv=out / "resources.csv",
+                    raw_dir=out / "k6",
+                ),
+                log=out / "search.log",
+            )
+            verdict = record["verdict"]
+            capacities.append(verdict["capacity_rps"])
+            times.append(record["search"]["search_s"])
+            causes.append(verdict["limited_by"])
+            bound = "≥ " if verdict["lower_bound"] else ""
+            print(
+                f"  run {run}: {bound}{verdict['capacity_rps']:,.1f} req/s, limited by "
+                f"{verdict['limited_by']}, {record['search']['steps']} steps in "
+                f"{record['search']['search_s']:.0f} s",
+                flush=True,
+            )
+    finally:
+        backend.stop_support()
+    mean, sd = statistics.fmean(capacities), statistics.stdev(capacities)
+    cv = sd / mean
+    print(
+        f"\n{args.runtime} at {args.tier}, {args.runs} capacity searches "
+        f"(p{settings.percentile:g} ≤ {settings.slo_ms:g} ms):"
+    )
+    print(
+        f"  capacity  {mean:,.1f} req/s ± {sd:,.1f}  ({min(capacities):,.1f} … "
+        f"{max(capacities):,.1f}), CV {cv:.1%}"
+    )
+    print(f"  search    {statistics.fmean(times):.0f} s ± {statistics.stdev(times):.0f} s")
+    print(f"  limited by: {', '.join(sorted(set(causes)))}")
+    verdict = "within" if cv <= TARGET_CV else "OVER"
+    print(f"  target CV ≤ {TARGET_CV:.0%}: {cv:.1%}, {verdict} target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,6 +1,5 @@
 """Search one cell's capacity: the runtime under the tier's limits, step after step."""
 
-import signal
 import sys
 from pathlib import Path
 
@@ -11,15 +10,9 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import load_sweep
-from tierbench.load.backends import backend_for
+from tierbench.load.backends import backend_for, interrupt_on_sigterm
 
-
-def interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-# Snakemake ends jobs with SIGTERM: turn it into the same clean-up path as Ctrl-C.
-signal.signal(signal.SIGTERM, interrupt)
+interrupt_on_sigterm()
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)

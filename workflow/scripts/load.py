@@ -1,6 +1,5 @@
 """Run one cell: place the runtime under the tier's limits, load it with k6, measure."""
 
-import signal
 import sys
 from pathlib import Path
 
@@ -9,16 +8,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.config.sweep import load_sweep
-from tierbench.load.backends import backend_for
+from tierbench.load.backends import backend_for, interrupt_on_sigterm
 from tierbench.load.cell import CellOutputs, run_cell
 
-
-def interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-# Snakemake ends jobs with SIGTERM: turn it into the same clean-up path as Ctrl-C.
-signal.signal(signal.SIGTERM, interrupt)
+interrupt_on_sigterm()
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)

@@ -201,19 +201,9 @@ def run_capacity_cell(
     say(log, f"{cell.name}: capacity {verdict.shown}, limited by {verdict.limited_by}: "
         f"{verdict.reason}")
     shutil.rmtree(work, ignore_errors=True)
+    failure = None if runtime.unplaceable is None else runtime.unplaceable.evidence
     record = {
-        "tierbench_version": __version__,
-        "cell": cell.name,
-        "runtime": cell.runtime,
-        "tier": cell.tier,
-        "tier_order": sweep.tiers[cell.tier].order,
-        "service": placement.runtime.service,
-        "backend": sweep.backend,
-        "status": status,
-        "failure": None if runtime.unplaceable is None else runtime.unplaceable.evidence,
-        "k6_script": str(sweep.k6_script),
-        "k6_script_sha256": file_sha256(sweep.k6_script),
-        "settings": settings.search_settings(),
+        **_record_head(sweep, cell, placement, settings, status, failure),
         "limits": started["check"].as_meta(),
         "workers": started["workers"],
         "pinning": placement.cpus.as_dict(),
@@ -248,6 +238,31 @@ def run_capacity_cell(
     return record
 
 
+def _record_head(
+    sweep: Sweep,
+    cell: Cell,
+    placement: Placement,
+    settings: CapacitySettings,
+    status: str,
+    failure: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What every capacity record starts with: which cell, its outcome, what shaped it."""
+    return {
+        "tierbench_version": __version__,
+        "cell": cell.name,
+        "runtime": cell.runtime,
+        "tier": cell.tier,
+        "tier_order": sweep.tiers[cell.tier].order,
+        "service": placement.runtime.service,
+        "backend": sweep.backend,
+        "status": status,
+        "failure": failure,
+        "k6_script": str(sweep.k6_script),
+        "k6_script_sha256": file_sha256(sweep.k6_script),
+        "settings": settings.search_settings(),
+    }
+
+
 def failed_start_record(
     sweep: Sweep,
     cell: Cell,
@@ -258,18 +273,9 @@ def failed_start_record(
 ) -> dict[str, Any]:
     """The record of a cell whose runtime never started at this tier: that is its answer."""
     return {
-        "tierbench_version": __version__,
-        "cell": cell.name,
-        "runtime": cell.runtime,
-        "tier": cell.tier,
-        "tier_order": sweep.tiers[cell.tier].order,
-        "service": placement.runtime.service,
-        "backend": sweep.backend,
-        "status": "failed_to_start",
-        "failure": failure.evidence,
-        "k6_script": str(sweep.k6_script),
-        "k6_script_sha256": file_sha256(sweep.k6_script),
-        "settings": settings.search_settings(),
+        **_record_head(
+            sweep, cell, placement, settings, "failed_to_start", failure.evidence
+        ),
         "limits": {"requested": placement.requested.as_dict(),
                    "applied": placement.requested.as_dict(), "verified": False},
         "workers": None,

@@ -8,8 +8,6 @@ import logging
 import math
 from pathlib import Path
 
-import plotly.io as pio
-
 from tierbench.charts import theme
 from tierbench.charts.capacity import (
     CapacityData,
@@ -26,6 +24,7 @@ from tierbench.charts.capacity import (
     x_range_of,
 )
 from tierbench.charts.frame_renderer import default_workers, render_figures
+from tierbench.charts.html_report import figure_sections, html_page
 from tierbench.charts.render import ChartOptions
 from tierbench.charts.video import write_gif, write_mp4
 from tierbench.files import replaced_atomically, write_text
@@ -160,39 +159,13 @@ def capacity_html(data: CapacityData, recommendation_md: str | None = None) -> s
         ("Capacity by tier", capacity_summary_figure(data)),
         ("Capacity at the SLO", capacity_table_figure(data, 1280, 600)),
     ]
-    sections = []
-    for index, (heading, figure) in enumerate(figures):
-        div = pio.to_html(
-            figure, full_html=False, include_plotlyjs=index == 0, include_mathjax=False,
-            validate=False, div_id=f"tierbench-capacity-{index}",
-            config={"displaylogo": False, "responsive": False},
-        )
-        sections.append(f"<section><h2>{html.escape(heading)}</h2>\n{div}\n</section>")
+    sections = figure_sections(figures, "tierbench-capacity")
     if recommendation_md:
         sections.append(
             "<section><h2>Right-sizing</h2>\n<pre>" + html.escape(recommendation_md)
             + "</pre></section>"
         )
-    title = f"tierbench capacity: {' vs '.join(data.runtimes)}"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: {theme.FONT_FAMILY}; color: {theme.TEXT}; margin: 24px; }}
-h1 {{ font-size: 24px; }} h2 {{ font-size: 19px; margin-top: 32px; }}
-pre {{ white-space: pre-wrap; font-size: 13px; }}
-footer {{ color: {theme.MUTED}; font-size: 13px; margin-top: 24px; }}
-</style>
-</head>
-<body>
-<h1>{html.escape(title)}</h1>
-{"".join(sections)}
-<footer>{footer(data)}</footer>
-</body>
-</html>
-"""
+    return html_page(f"tierbench capacity: {' vs '.join(data.runtimes)}", sections, footer(data))
 
 
 def render_capacity_html(

@@ -182,9 +182,11 @@ def expected_trace_count(data: ChartData) -> int:
     return sum(len(figure["data"]) for _, figure in report_figures(data))
 
 
-def write_html_report(data: ChartData, path: Path | str) -> None:
+def figure_sections(figures: list[tuple[str, dict]], id_prefix: str) -> list[str]:
+    """Each (heading, figure) as an HTML section; plotly.js is embedded once, in the
+    first, so the page works offline."""
     sections = []
-    for index, (heading, figure) in enumerate(report_figures(data)):
+    for index, (heading, figure) in enumerate(figures):
         div = pio.to_html(
             figure,
             full_html=False,
@@ -192,12 +194,16 @@ def write_html_report(data: ChartData, path: Path | str) -> None:
             include_mathjax=False,
             auto_play=False,
             validate=False,
-            div_id=f"tierbench-figure-{index}",
+            div_id=f"{id_prefix}-{index}",
             config={"displaylogo": False, "responsive": False},
         )
         sections.append(f"<section><h2>{html.escape(heading)}</h2>\n{div}\n</section>")
-    title = f"tierbench: {' vs '.join(data.runtimes)} across resource tiers"
-    page = f"""<!DOCTYPE html>
+    return sections
+
+
+def html_page(title: str, sections: list[str], footer: str) -> str:
+    """A self-contained page in the charts' style around the given sections."""
+    return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -205,14 +211,20 @@ def write_html_report(data: ChartData, path: Path | str) -> None:
 <style>
 body {{ font-family: {theme.FONT_FAMILY}; color: {theme.TEXT}; margin: 24px; }}
 h1 {{ font-size: 24px; }} h2 {{ font-size: 19px; margin-top: 32px; }}
+pre {{ white-space: pre-wrap; font-size: 13px; }}
 footer {{ color: {theme.MUTED}; font-size: 13px; margin-top: 24px; }}
 </style>
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
 {"".join(sections)}
-<footer>{footer_text(data)}</footer>
+<footer>{footer}</footer>
 </body>
 </html>
 """
-    Path(path).write_text(page, encoding="utf-8")
+
+
+def write_html_report(data: ChartData, path: Path | str) -> None:
+    title = f"tierbench: {' vs '.join(data.runtimes)} across resource tiers"
+    sections = figure_sections(report_figures(data), "tierbench-figure")
+    Path(path).write_text(html_page(title, sections, footer_text(data)), encoding="utf-8")

@@ -3,6 +3,7 @@ imported only when chosen, so a Docker sweep never needs the Kubernetes client."
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from tierbench.config.sweep import Sweep
@@ -18,3 +19,13 @@ def backend_for(sweep: Sweep, log: Path, override_dir: Path = Path("results/comp
     from tierbench.load.docker.backend import DockerBackend
 
     return DockerBackend(sweep, override_dir=override_dir)
+
+
+def interrupt_on_sigterm() -> None:
+    """Snakemake ends jobs with SIGTERM: turn it into the same clean-up path as Ctrl-C
+    (KeyboardInterrupt), so the runtime and every partial file go on every path."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)

@@ -101,7 +101,6 @@ def runtime_workers(report: dict[str, Any]) -> int | None:
 
 
 def placement_for(sweep: Sweep, cell: Cell) -> Placement:
-    tier = sweep.tiers[cell.tier]
     plan = plan_cpus(
         tier.limits.cpus, [t.limits.cpus for t in sweep.tiers.values()], sweep.cpu_pinning
     )
@@ -270,15 +269,8 @@ def _record_crash(meta: dict[str, Any], crash: dict[str, Any]) -> None:
     )
 
 
-def failed_start_meta(
-    sweep: Sweep, cell: Cell, placement: Placement, failure: RuntimeFailed, backend: Backend
-) -> dict[str, Any]:
-    """The meta of a cell whose runtime never ran the load: what was asked, and why not."""
-    tier = sweep.tiers[cell.tier]
-    try:
-        limits = backend.check_limits().as_meta()
-    except BackendError:
-        limits = {"requested": placement.requested.as_dict(), "applied": None, "verified": False}
+def cell_identity(sweep: Sweep, cell: Cell, placement: Placement) -> dict[str, Any]:
+    """Which cell a meta is of: the first keys of every meta, failed or not."""
     return {
         "tierbench_version": __version__,
         "cell": cell.name,
@@ -287,16 +279,33 @@ def failed_start_meta(
         "repeat": cell.repeat,
         "service": placement.runtime.service,
         "port": placement.runtime.port,
-        "tier_order": tier.order,
+        "tier_order": sweep.tiers[cell.tier].order,
         "backend": sweep.backend,
+    }
+
+
+def profile_meta(sweep: Sweep) -> dict[str, Any]:
+    return {
+        "name": sweep.profile_name,
+        "stages": sweep.stages,
+        "warmup_s": sweep.warmup_s,
+        "duration_s": sweep.load_duration_s,
+    }
+
+
+def failed_start_meta(
+    sweep: Sweep, cell: Cell, placement: Placement, failure: RuntimeFailed, backend: Backend
+) -> dict[str, Any]:
+    """The meta of a cell whose runtime never ran the load: what was asked, and why not."""
+    try:
+        limits = backend.check_limits().as_meta()
+    except BackendError:
+        limits = {"requested": placement.requested.as_dict(), "applied": None, "verified": False}
+    return {
+        **cell_identity(sweep, cell, placement),
         "status": "failed_to_start",
         "failure": failure.evidence,
-        "profile": {
-            "name": sweep.profile_name,
-            "stages": sweep.stages,
-            "warmup_s": sweep.warmup_s,
-            "duration_s": sweep.load_duration_s,
-        },
+        "profile": profile_meta(sweep),
         "limits": limits,
         "window": None,
         "pinning": placement.cpus.as_dict(),
@@ -339,25 +348,11 @@ def cell_meta(
     facts: dict[str, Any],
 ) -> dict[str, Any]:
     """What was run, under which limits, over which window, with which result."""
-    tier = sweep.tiers[cell.tier]
     window_start, window_end = _window(k6, sweep.warmup_s)
     oom_kills = max(resources["oom_kills"], int(state.oom_killed))
     return {
-        "tierbench_version": __version__,
-        "cell": cell.name,
-        "runtime": cell.runtime,
-        "tier": cell.tier,
-        "repeat": cell.repeat,
-        "service": placement.runtime.service,
-        "port": placement.runtime.port,
-        "tier_order": tier.order,
-        "backend": sweep.backend,
-        "profile": {
-            "name": sweep.profile_name,
-            "stages": sweep.stages,
-            "warmup_s": sweep.warmup_s,
-            "duration_s": sweep.load_duration_s,
-        },
+        **cell_identity(sweep, cell, placement),
+        "profile": profile_meta(sweep),
         "limits": check.as_meta(),
         "window": {
             "start": window_start.isoformat(),

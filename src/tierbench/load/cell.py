@@ -101,6 +101,7 @@ def runtime_workers(report: dict[str, Any]) -> int | None:
 
 
 def placement_for(sweep: Sweep, cell: Cell) -> Placement:
+    tier = sweep.tiers[cell.tier]
     plan = plan_cpus(
         tier.limits.cpus, [t.limits.cpus for t in sweep.tiers.values()], sweep.cpu_pinning
     )

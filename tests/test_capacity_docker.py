@@ -17,8 +17,15 @@ from tierbench.load.docker.containers import RuntimeContainer, write_override
 
 pytestmark = [pytest.mark.docker, pytest.mark.chromium]
 PROJECT = "tierbench-test"
-# A short search: the test's services answer in milliseconds.
-QUICK_SEARCH = {"start_rate": 16, "probe_hold_s": 1.5, "warmup_s": 2, "hold_s": 5}
+# A short search: the test's services answer in milliseconds, and a few hundred requests
+# a step judge their p99 well enough.
+QUICK_SEARCH = {
+    "start_rate": 32,
+    "probe_warmup_s": 0.5,
+    "probe_hold_s": 1.5,
+    "warmup_s": 1.5,
+    "hold_s": 4,
+}
 
 
 def cpu_seconds_per_request(workdir: Workdir, requests: int = 300) -> float:
@@ -108,7 +115,7 @@ def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
     config["tiers"] = {"s": config["tiers"]["s"]}
     config["support_services"] = []
     config["k6_script"] = "k6/busy.js"
-    config["capacity"] = QUICK_SEARCH | {"start_rate": 64}
+    config["capacity"] = QUICK_SEARCH | {"start_rate": 128}
     workdir.write_config(config)
     result = workdir.snakemake("capacity", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

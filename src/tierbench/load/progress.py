@@ -91,8 +91,10 @@ class ProgressLine:
             f"sweep {_duration(self.clock() - self.position.started)} in, "
             f"~{_duration(sweep_left)} left",
             "–" if rate is None else f"{rate:,.0f} req/s",
-            "p95 –" if duration.get("p(95)") is None else f"p95 {duration['p(95)']:.0f} ms",
-            "errors –" if failed.get("rate") is None else f"errors {failed['rate']:.1%}",
+            "p95 –" if not count or duration.get("p(95)") is None
+            else f"p95 {duration['p(95)']:.0f} ms",
+            "errors –" if not count or failed.get("rate") is None
+            else f"errors {failed['rate']:.1%}",
         ]
         return " · ".join(parts)
 

@@ -21,6 +21,7 @@ import yaml
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import Cell, load_sweep
+from tierbench.load.backends import interrupt_on_sigterm
 from tierbench.load.docker.backend import DockerBackend
 
 TARGET_CV = 0.05
@@ -33,6 +34,7 @@ def main() -> int:
     parser.add_argument("--tier", default="m")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    interrupt_on_sigterm()  # the support services go, however the benchmark ends
     sweep = load_sweep(yaml.safe_load(Path(args.config).read_text()), base_dir=Path("."))
     settings = CapacitySettings.from_config(sweep.config["capacity"])
     work = Path(tempfile.mkdtemp(prefix="tierbench-repeat-"))

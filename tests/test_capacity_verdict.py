@@ -46,9 +46,10 @@ def outcome(failing: StepResult, best: StepResult | None = None, **flags) -> Sea
         (step(105, percentile_ms=400.0, k6_cpu_cores=0.3, support_cpu_cores=0.65,
               load_side_share=0.95), "upstream", True),
         (step(105, percentile_ms=400.0, cpu_pct=99.0, throttled_share=0.8), "cpu", False),
-        (step(105, percentile_ms=400.0, cpu_pct=60.0, throttled_share=0.7), "cpu", False),
+        (step(105, percentile_ms=400.0, cpu_pct=60.0, throttled_share=0.25), "cpu", False),
         (step(105, error_rate=0.2, cpu_pct=40.0), "errors", False),
         (step(105, percentile_ms=400.0, cpu_pct=40.0), "latency", False),
+        (step(105, percentile_ms=400.0, cpu_pct=40.0, throttled_share=0.1), "latency", False),
     ],
 )
 def test_the_failing_steps_evidence_names_the_limit(failing, limited_by, lower_bound):

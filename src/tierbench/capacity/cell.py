@@ -4,8 +4,10 @@ after step of open-model load, each judged from its own raw k6 data.
 The procedure is the load stage's (start the support services, place, wait, verify the
 limits, sample, tear down on every path) with a search in place of the single load. A
 runtime that dies in a step (an OOM kill at a high rate, say) is placed again for the
-next step, and the step that killed it counts as failing. Outputs are written under
-temporary names and renamed only when the whole search finished.
+next step, and the step that killed it counts as failing; so is a runtime whose step
+failed, since an overloaded runtime's queues, connections and memory would carry into
+the next step and fail it too. Outputs are written under temporary names and renamed
+only when the whole search finished.
 """
 
 from __future__ import annotations
@@ -111,20 +113,21 @@ class _Runtime:
             time.sleep(self.sampler_interval_s)
         return time.monotonic() - started
 
-    def replace_if_dead(self) -> tuple[str, bool]:
-        """The runtime's state after a step; a dead runtime is placed afresh."""
+    def state(self) -> tuple[str, bool]:
+        """The runtime's status after a step, and whether it was OOM-killed."""
         state = self.backend.runtime_state()
-        if state.status == "running" and not state.oom_killed:
-            return state.status, False
-        say(self.log, f"{self.placement.cell.name}: the runtime is {state.status}"
-            + (" (OOM-killed)" if state.oom_killed else "") + "; placing it again")
+        return state.status, bool(state.oom_killed)
+
+    def place_afresh(self, why: str) -> None:
+        """A new runtime for the next step: after one that died, or one that failed (an
+        overloaded runtime's queues and memory would carry into the next step)."""
+        say(self.log, f"{self.placement.cell.name}: {why}; placing the runtime afresh")
         self.stop_sampler()
         self.restarts += 1
         try:
             self.start()
         except RuntimeFailed as failure:
             self.unplaceable = failure
-        return state.status, state.oom_killed
 
 
 def run_capacity_cell(
@@ -328,7 +331,7 @@ def _run_step(
         runtime.sampler,
     )
     requests, metrics = _tidy(out, work / f"{step.name}.parquet")
-    status, oom_killed = runtime.replace_if_dead()
+    status, oom_killed = runtime.state()
     result = measure_step(
         step,
         phase,
@@ -342,10 +345,15 @@ def _run_step(
         shared,
         settings,
     )
-    if status != "running" or oom_killed:
+    dead = status != "running" or oom_killed
+    if dead:
         result.runtime_state, result.oom_killed = status, oom_killed
         judge(result, settings)
     say(log, _step_line(placement.cell.name, result, settings))
+    if dead:
+        runtime.place_afresh(f"the runtime is {status}" + (" (OOM-killed)" if oom_killed else ""))
+    elif not result.passed:
+        runtime.place_afresh("the step failed")
     return result
 
 

@@ -5,7 +5,7 @@ In order: `memory` (an OOM kill, or the working set near the limit), `load-gener
 (k6 near a full core, the load side's cores full, or iterations dropped while latency
 was still within the SLO: k6 ran out of VUs, not the runtime of speed), `upstream` (the
 support services' containers used the load side's cores: a mock LLM or a database set
-the limit), `cpu` (the runtime at its CPU limit, or throttled in most CFS periods),
+the limit), `cpu` (the runtime at its CPU limit, or throttled in a fifth of CFS periods or more),
 `errors` (errors broke the step with CPU to spare), and `latency` (the SLO broke with
 CPU to spare: a single-threaded loop, an upstream's latency). When the load generator,
 an upstream or the search's own bound stopped the search, the figure is a lower bound of
@@ -22,7 +22,9 @@ from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult
 
 SATURATED = 0.9  # share of a resource counted as full
-MOSTLY_THROTTLED = 0.5  # share of CFS periods throttled counted as CPU-bound
+# Share of CFS periods throttled counted as CPU-bound: in a throttled period the runtime
+# used its whole quota, and its requests waited for the next period.
+THROTTLED = 0.2
 LOWER_BOUND_CAUSES = ("load-generator", "upstream", "search-bound")
 
 
@@ -101,7 +103,7 @@ def _cause(step: StepResult, settings: CapacitySettings, shared: bool) -> tuple[
     if evidence := _upstream(step):
         return "upstream", evidence
     cpu_full = step.cpu_pct is not None and step.cpu_pct >= 100 * SATURATED
-    throttled = step.throttled_share is not None and step.throttled_share >= MOSTLY_THROTTLED
+    throttled = step.throttled_share is not None and step.throttled_share >= THROTTLED
     if cpu_full or throttled:
         parts = []
         if step.cpu_pct is not None:

@@ -25,24 +25,30 @@ BLOCK = re.compile(
 )
 
 
-def block_body(path: str, text: bool) -> str:
-    content = (ROOT / path).read_text(encoding="utf-8").rstrip("\n") + "\n"
+def block_body(root: Path, path: str, text: bool) -> str:
+    source = root / path
+    if not source.is_file():
+        raise SystemExit(
+            f"README.md names {path} as the source of its figures, and it does not exist: "
+            "generate it (docs/example/README.md has the command) or remove the block."
+        )
+    content = source.read_text(encoding="utf-8").rstrip("\n") + "\n"
     return f"```text\n{content}```\n" if text else content
 
 
-def synced(readme: str) -> str:
+def synced(readme: str, root: Path = ROOT) -> str:
     def fill(match: re.Match) -> str:
-        body = block_body(match["path"], bool(match["text"]))
+        body = block_body(root, match["path"], bool(match["text"]))
         return f"{match.group(1)}{body}{match.group(5)}"
 
     return BLOCK.sub(fill, readme)
 
 
-def stale_blocks(readme: str) -> list[str]:
+def stale_blocks(readme: str, root: Path = ROOT) -> list[str]:
     return [
         match["path"]
         for match in BLOCK.finditer(readme)
-        if match["body"] != block_body(match["path"], bool(match["text"]))
+        if match["body"] != block_body(root, match["path"], bool(match["text"]))
     ]
 
 
@@ -51,9 +57,15 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         stale = stale_blocks(readme)
         for path in stale:
-            print(f"README.md: the block from {path} differs from the file", file=sys.stderr)
+            print(
+                f"README.md: the block from {path} differs from the file; "
+                "run `python scripts/readme_figures.py`",
+                file=sys.stderr,
+            )
         return 1 if stale else 0
-    README.write_text(synced(readme), encoding="utf-8")
+    partial = README.with_name(README.name + ".tmp")
+    partial.write_text(synced(readme), encoding="utf-8")
+    partial.replace(README)
     return 0
 
 

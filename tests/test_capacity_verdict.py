@@ -69,6 +69,20 @@ def test_a_contended_tier_full_of_runtime_and_load_side_is_a_lower_bound():
     assert "shared by the runtime" in verdict.reason
 
 
+def test_a_contended_tier_whose_host_is_as_full_as_it_gets_is_a_lower_bound():
+    """Recorded: python at tier L on the 2-core build machine broke its SLO with the runtime
+    at 1.40 cores, k6 at 0.27 and the mock at 0.07, 87 % of the host's counted CPU time."""
+    failing = step(122.6, percentile_ms=491.0, cpu_pct=69.9, cpu_cores=1.40,
+                   k6_cpu_cores=0.27, support_cpu_cores=0.07, load_side_share=0.87)
+    contended = classify(outcome(failing), SETTINGS, shared_with_runtime=True)
+    assert contended.limited_by == "load-generator" and contended.lower_bound
+    apart = classify(outcome(failing), SETTINGS, shared_with_runtime=False)
+    assert apart.limited_by == "latency" and not apart.lower_bound
+    quieter = step(122.6, percentile_ms=491.0, cpu_pct=50.0, cpu_cores=1.0,
+                   k6_cpu_cores=0.27, support_cpu_cores=0.07, load_side_share=0.67)
+    assert classify(outcome(quieter), SETTINGS, shared_with_runtime=True).limited_by == "latency"
+
+
 def test_passing_up_to_the_search_bound_is_a_lower_bound():
     best = step(20000)
     verdict = classify(

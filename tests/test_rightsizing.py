@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import polars as pl
 import pytest
+from conftest import REPO
 
 from tierbench.capacity.recommend import capacity_at_slo
 from tierbench.capacity.rightsizing import (
@@ -20,6 +23,7 @@ from tierbench.capacity.settings import DEFAULT_PRICES, Price
 FARGATE = Price("fargate", 0.04048, 0.004445, "fargate", "s", "d")
 GKE = Price("gke", 0.0445, 0.0049225, "gke-autopilot", "s", "d")
 MiB = 2**20
+TIERBENCH = [sys.executable, "-c", "import sys; from tierbench.commands.cli import main; sys.exit(main())"]
 
 
 @pytest.mark.parametrize(
@@ -121,3 +125,20 @@ def test_a_stricter_slo_judges_the_steps_again():
     assert capacity_at_slo(record, 150) == (250, False)
     # Looser than the search's own SLO: the search stopped at its knee, so "at least".
     assert capacity_at_slo(record, 500) == (330, True)
+
+
+def test_recommend_on_the_committed_example_prints_its_recommendation():
+    """The README's command, on the example's files, gives what the workflow wrote there."""
+    example = REPO / "docs" / "example"
+    result = subprocess.run(
+        [*TIERBENCH, "recommend", str(example), "--target-rps", "1000"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (example / "recommendation.md").read_text()
+    stricter = subprocess.run(
+        [*TIERBENCH, "recommend", str(example), "--target-rps", "1000", "--slo-ms", "100"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert stricter.returncode == 0, stricter.stderr
+    assert "100 ms" in stricter.stdout and stricter.stdout != result.stdout

@@ -2,7 +2,8 @@
 failing step above the answer, and whether the answer is a capacity or a lower bound.
 
 In order: `memory` (an OOM kill, or the working set near the limit), `load-generator`
-(k6 near a full core, the load side's cores full, or iterations dropped while latency
+(k6 near a full core, the load side's cores full, on a contended tier the host's cores
+as full as they get, or iterations dropped while latency
 was still within the SLO: k6 ran out of VUs, not the runtime of speed), `upstream` (the
 support services' containers used the load side's cores: a mock LLM or a database set
 the limit), `cpu` (the runtime at its CPU limit, or throttled in a fifth of CFS periods or more),
@@ -25,6 +26,11 @@ SATURATED = 0.9  # share of a resource counted as full
 # Share of CFS periods throttled counted as CPU-bound: in a throttled period the runtime
 # used its whole quota, and its requests waited for the next period.
 THROTTLED = 0.2
+# On a contended tier the runtime, k6 and the support services share the host's cores, and
+# what the sampler does not count (the engine, the sampler itself, the kernel's loopback
+# network) takes its share too: counted processes at this share of the host's cores leave
+# the runtime no core it could still have had.
+CONTENDED_FULL = 0.8
 LOWER_BOUND_CAUSES = ("load-generator", "upstream", "search-bound")
 
 
@@ -56,7 +62,7 @@ def _load_generator(
 ) -> str | None:
     if step.k6_cpu_cores is not None and step.k6_cpu_cores >= SATURATED:
         return f"k6 used {step.k6_cpu_cores:.2f} of a core"
-    if shared and step.load_side_share is not None and step.load_side_share >= SATURATED:
+    if shared and step.load_side_share is not None and step.load_side_share >= CONTENDED_FULL:
         return (
             f"the host's cores were {step.load_side_share:.0%} busy, shared by the runtime "
             f"({step.cpu_cores or 0:.2f} cores), k6 ({step.k6_cpu_cores or 0:.2f}) and the "

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from tierbench.load.host import plan_cpus
 from tierbench.preflight.facts import SweepShape
 
-# The raw k6 output's size per HTTP request, in bytes: what results/k6/{cell}.json grows by
-# for each request (k6's --out json writes about 14 NDJSON lines per request: its
-# http_req_* samples plus its share of the iteration's). Measured: 3,189 B for a script of
-# one GET; 2,709 to 2,958 B in the recordings under tests/data/k6. The disk estimate reads
-# the output's size from this constant only: change it with the raw output's format.
-RAW_K6_BYTES_PER_REQUEST = 3_300
+# The raw k6 output's size per HTTP request, in bytes: what results/k6/{cell}.json.gz grows
+# by for each request. k6's --out json writes about 14 NDJSON lines per request (its
+# http_req_* samples plus its share of the iteration's), about 3 kB plain, and gzips them
+# as it goes. Measured on the example sweep: 124 B per request gzip, 2,951 B plain
+# (benchmarks/raw_bytes.py, docs/example/benchmarks/raw_bytes.txt). Twice that here, for
+# scripts whose tags (URLs, names, groups) compress less well. The disk estimate reads the
+# output's size from this constant only: change it with the raw output's format.
+RAW_K6_BYTES_PER_REQUEST = 250
 
 # The most requests k6 makes per second per core it runs on, with --out json: 16,090 req/s
 # measured on the 2-core build machine (k6 1.1.0 pinned to one core, 10 VUs, one GET per

@@ -115,7 +115,8 @@ def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
     config["tiers"] = {"s": config["tiers"]["s"]}
     config["support_services"] = []
     config["k6_script"] = "k6/busy.js"
-    config["capacity"] = QUICK_SEARCH | {"start_rate": 128}
+    # Only the verdict matters here: a coarse bisection is enough.
+    config["capacity"] = QUICK_SEARCH | {"start_rate": 128, "precision": 0.3}
     workdir.write_config(config)
     result = workdir.snakemake("capacity", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -172,7 +172,8 @@ def test_the_disk_estimate_reads_the_output_size_from_one_constant(monkeypatch):
     after = disk.estimate_raw_data(SEED, [0, 1])
     assert after.bound_bytes == pytest.approx(before.bound_bytes * 10)
     assert after.bytes_at(100) == pytest.approx(before.bytes_at(100) * 10)
-    assert f"x {larger:,} B per request" in check_disk(host(disk_free_bytes=500 * GiB), SEED).message
+    message = check_disk(host(disk_free_bytes=500 * GiB), SEED).message
+    assert f"x {larger:,} B per request" in message
 
 
 def test_memory_warns_when_the_largest_tier_does_not_fit():

@@ -8,8 +8,8 @@ import sys
 
 import polars as pl
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from tierbench.capacity.recommend import capacity_at_slo
 from tierbench.capacity.rightsizing import (
     SizingError,
@@ -23,7 +23,11 @@ from tierbench.capacity.settings import DEFAULT_PRICES, Price
 FARGATE = Price("fargate", 0.04048, 0.004445, "fargate", "s", "d")
 GKE = Price("gke", 0.0445, 0.0049225, "gke-autopilot", "s", "d")
 MiB = 2**20
-TIERBENCH = [sys.executable, "-c", "import sys; from tierbench.commands.cli import main; sys.exit(main())"]
+TIERBENCH = [
+    sys.executable,
+    "-c",
+    "import sys; from tierbench.commands.cli import main; sys.exit(main())",
+]
 
 
 @pytest.mark.parametrize(

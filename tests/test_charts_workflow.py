@@ -33,7 +33,7 @@ def cell_paths(pattern):
 
 
 def optional_capacity(wildcards):
-    return []
+    return {"files": [], "digest": None}
 
 
 include: "workflow/rules/charts.smk"

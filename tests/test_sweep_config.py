@@ -150,3 +150,20 @@ def test_the_schemas_default_tiers_and_profiles_are_the_reference_configs():
     assert defaults["tiers"] == reference["tiers"]
     assert defaults["profiles"] == reference["profiles"]
     assert defaults["profile"] == reference["profile"]
+
+
+def test_a_comparison_sweep_never_plans_capacity_searches(workdir):
+    """With a capacity sweep's results present (so the summary image shows a capacity
+    panel) but not their inputs, `snakemake` plans the comparison sweep and its charts,
+    not the capacity searches: those run only when asked for."""
+    recorded = REPO / "tests" / "data" / "capacity"
+    results = workdir.path / "results"
+    shutil.copytree(recorded / "capacity", results / "capacity")
+    shutil.copy(recorded / "capacity.parquet", results / "capacity.parquet")
+    result = workdir.snakemake("-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    assert jobs["load"] == 4 and jobs["summary_chart"] == 1 and jobs["html_report"] == 1
+    assert "capacity_search" not in jobs and "capacity_table" not in jobs
+    asked = workdir.snakemake("-n", "capacity")
+    assert planned_jobs(asked.stdout)["capacity_search"] == 4, asked.stdout[-3000:]

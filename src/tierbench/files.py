@@ -19,6 +19,15 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def files_digest(paths: Iterable[Path | str]) -> str:
+    """One digest of several files' names and contents (not their times, so a moved or
+    restored copy digests the same)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path).encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def temporary_path(destination: Path, keep_suffix: bool = False) -> Path:
     """A hidden name beside `destination`, unique to this process; with `keep_suffix`, it
     ends like the destination (for writers that choose a format by the suffix)."""

@@ -33,7 +33,6 @@ rule summary_chart:
         summary="results/summary.parquet",
         timeline="results/timeline.parquet",
         meta=cell_paths("results/meta/{cell}.json"),
-        capacity=optional_capacity,
     output:
         png=report(
             "results/charts/summary.png",
@@ -46,6 +45,7 @@ rule summary_chart:
         "../../envs/tierbench.yaml"
     params:
         charts=config.get("charts", {}),
+        capacity=optional_capacity,
     script:
         "../scripts/charts_summary.py"
 
@@ -55,7 +55,6 @@ rule html_report:
         summary="results/summary.parquet",
         timeline="results/timeline.parquet",
         meta=cell_paths("results/meta/{cell}.json"),
-        capacity=optional_capacity,
     output:
         html=report(
             "results/charts/report.html",
@@ -66,6 +65,8 @@ rule html_report:
         "logs/charts/report.log",
     conda:
         "../../envs/tierbench.yaml"
+    params:
+        capacity=optional_capacity,
     script:
         "../scripts/charts_report.py"
 

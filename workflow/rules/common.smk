@@ -11,6 +11,7 @@ from snakemake.exceptions import WorkflowError
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.charts.data import capacity_files
 from tierbench.config.sweep import ConfigError, load_sweep
+from tierbench.files import files_digest
 from tierbench.load.docker.build_context import build_context_files
 from tierbench.load.docker.engine import stop_support_services
 from tierbench.preflight.k6_script import check_k6_script
@@ -77,11 +78,14 @@ def earlier_repeat(wildcards):
 
 
 def optional_capacity(wildcards):
-    """A capacity sweep's files, once one has run: the summary image and the report then
-    show a capacity panel (and redraw when a capacity sweep first appears)."""
+    """A capacity sweep's files, once one has run, and a digest of them: the summary image
+    and the report then show a capacity panel. A param, not an input: they redraw when a
+    capacity sweep appears or changes, yet a comparison sweep never pulls the capacity
+    searches into its plan (a rebuilt image would otherwise rerun every one of them)."""
     if not Path("results/capacity.parquet").exists():
-        return []
-    return [str(path) for path in capacity_files("results")]
+        return {"files": [], "digest": None}
+    files = [str(path) for path in capacity_files("results")]
+    return {"files": files, "digest": files_digest(files)}
 
 
 def capacity_paths(pattern):

@@ -10,24 +10,31 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import load_sweep
+from tierbench.load.backend import BackendError
 from tierbench.load.backends import backend_for, interrupt_on_sigterm
+from tierbench.load.cell import say
 
 interrupt_on_sigterm()
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
 log = Path(snakemake.log[0])
-run_capacity_cell(
-    sweep,
-    cell,
-    backend_for(sweep, log),
-    CapacitySettings.from_config(sweep.config["capacity"]),
-    CapacityOutputs(
-        record_json=Path(snakemake.output.record),
-        steps_csv=Path(snakemake.output.steps),
-        resources_csv=Path(snakemake.output.resources),
-        raw_dir=Path(snakemake.output.raw),
-    ),
-    log=log,
-    project_dir=Path(snakemake.scriptdir).parents[1],
-)
+try:
+    run_capacity_cell(
+        sweep,
+        cell,
+        backend_for(sweep, log),
+        CapacitySettings.from_config(sweep.config["capacity"]),
+        CapacityOutputs(
+            record_json=Path(snakemake.output.record),
+            steps_csv=Path(snakemake.output.steps),
+            resources_csv=Path(snakemake.output.resources),
+            raw_dir=Path(snakemake.output.raw),
+        ),
+        log=log,
+        project_dir=Path(snakemake.scriptdir).parents[1],
+    )
+except BackendError as error:
+    # A fault of the machinery, not of the runtime: it stops the sweep, said once, plainly.
+    say(log, f"cell {cell.name} stopped the sweep: {error}")
+    sys.exit(1)

@@ -18,6 +18,6 @@ data = load_chart_files(
     snakemake.input.summary,
     snakemake.input.timeline,
     snakemake.input.meta,
-    snakemake.input.capacity,
+    snakemake.params.capacity["files"],
 )
 render_html(data, snakemake.output.html)

@@ -18,6 +18,6 @@ data = load_chart_files(
     snakemake.input.summary,
     snakemake.input.timeline,
     snakemake.input.meta,
-    snakemake.input.capacity,
+    snakemake.params.capacity["files"],
 )
 render_summary_png(data, ChartOptions.from_config(snakemake.params.charts), snakemake.output.png)

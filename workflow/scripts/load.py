@@ -8,24 +8,30 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.config.sweep import load_sweep
+from tierbench.load.backend import BackendError
 from tierbench.load.backends import backend_for, interrupt_on_sigterm
-from tierbench.load.cell import CellOutputs, run_cell
+from tierbench.load.cell import CellOutputs, run_cell, say
 
 interrupt_on_sigterm()
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
 log = Path(snakemake.log[0])
-run_cell(
-    sweep,
-    cell,
-    backend_for(sweep, log),
-    CellOutputs(
-        k6_json=Path(snakemake.output.k6),
-        k6_summary=Path(snakemake.output.summary),
-        resources_csv=Path(snakemake.output.resources),
-        meta_json=Path(snakemake.output.meta),
-    ),
-    log=log,
-    project_dir=Path(snakemake.scriptdir).parents[1],
-)
+try:
+    run_cell(
+        sweep,
+        cell,
+        backend_for(sweep, log),
+        CellOutputs(
+            k6_json=Path(snakemake.output.k6),
+            k6_summary=Path(snakemake.output.summary),
+            resources_csv=Path(snakemake.output.resources),
+            meta_json=Path(snakemake.output.meta),
+        ),
+        log=log,
+        project_dir=Path(snakemake.scriptdir).parents[1],
+    )
+except BackendError as error:
+    # A fault of the machinery, not of the runtime: it stops the sweep, said once, plainly.
+    say(log, f"cell {cell.name} stopped the sweep: {error}")
+    sys.exit(1)

@@ -37,6 +37,7 @@ from tierbench.load.cell import (
     placement_for,
     runtime_workers,
     say,
+    tear_down,
     verify_limits,
 )
 from tierbench.load.samples import write_resources_csv
@@ -149,6 +150,7 @@ def run_capacity_cell(
     log.parent.mkdir(parents=True, exist_ok=True)
     say(log, f"{cell.name}: capacity search; {placement.cpus.reason}")
     runtime = _Runtime(backend, placement, sweep.health_timeout_s, log)
+    failed: BaseException | None = None
     try:
         backend.start_support(sweep.health_timeout_s)
         try:
@@ -192,12 +194,13 @@ def run_capacity_cell(
         outcome = capacity_search(run_step, settings)
         runtime.stop_sampler()
         state = backend.runtime_state()
-    except BaseException:
+    except BaseException as error:
+        failed = error
         runtime.stop_sampler()
         files.discard()
         raise
     finally:
-        backend.teardown()
+        tear_down(backend, failed, log)
 
     verdict = classify(outcome, settings, shared)
     status = "crashed" if outcome.stopped else "ok"

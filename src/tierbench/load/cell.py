@@ -147,6 +147,7 @@ def run_cell(
     say(log, f"{cell.name}: {placement.cpus.reason}")
 
     timings: dict[str, float] = {}
+    failed: BaseException | None = None
     try:
         backend.start_support(sweep.health_timeout_s)
         started = time.monotonic()
@@ -190,12 +191,13 @@ def run_cell(
             rows = sampler.stop()
         state = backend.runtime_state()
         crash = crash_evidence(state, sampler.summary(), backend)
-    except BaseException:
+    except BaseException as error:
+        failed = error
         files.discard()
         raise
     finally:
         started = time.monotonic()
-        backend.teardown()
+        tear_down(backend, failed, log)
         timings["teardown"] = time.monotonic() - started
 
     facts = backend.facts()
@@ -222,6 +224,18 @@ def run_cell(
     files.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
     files.commit()
     return meta
+
+
+def tear_down(backend: Backend, failed: BaseException | None, log: Path) -> None:
+    """Tear the cell down, on every path. After a failure, a teardown that fails too is
+    logged, and the first failure, the one that says what happened, is the one raised."""
+    if failed is None:
+        backend.teardown()
+        return
+    try:
+        backend.teardown()
+    except BackendError as also:
+        say(log, f"teardown after {type(failed).__name__} failed too: {also}")
 
 
 def _ready_line(placement: Placement, check: LimitCheck, health_s: float) -> str:

@@ -3,9 +3,13 @@ the tier's limits, k6 runs on the host, cgroup files (or docker stats) measure."
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from python_on_whales.exceptions import DockerException
 
 from tierbench.config.limits import LimitSet, format_bytes, limit_differences
 from tierbench.config.sweep import ServiceEndpoint, Sweep
@@ -15,6 +19,7 @@ from tierbench.load.backend import (
     LimitCheck,
     LoadRequest,
     Placement,
+    RuntimeFailed,
     RuntimeState,
 )
 from tierbench.load.docker.compose import compose_config, compose_version, docker_client
@@ -26,7 +31,7 @@ from tierbench.load.docker.containers import (
     wait_until_ready,
     write_override,
 )
-from tierbench.load.docker.engine import stop_support_services
+from tierbench.load.docker.engine import docker_endpoint, docker_info, stop_support_services
 from tierbench.load.docker.sampler import ResourceSampler
 from tierbench.load.host import cpuset, host_facts, support_cpus_for, usable_cpus
 from tierbench.load.k6 import K6Run, k6_version, run_k6
@@ -41,6 +46,46 @@ COMPOSE_HINTS = {
         "free with cpu_pinning: off)"
     ),
 }
+
+
+class EngineGone(BackendError):
+    """The Docker engine stopped answering in the middle of a cell."""
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def engine_answers() -> bool:
+    info, _ = docker_info(timeout_s=5.0)
+    return info is not None
+
+
+def talks_to_engine(method: Method) -> Method:
+    """A failure while talking to the engine is checked against the engine itself: when
+    the engine no longer answers, that (and what to do) is the message, not whichever
+    call happened to notice first."""
+
+    @functools.wraps(method)
+    def call(self: DockerBackend, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except RuntimeFailed:
+            raise
+        except (BackendError, DockerException) as error:
+            if engine_answers():
+                if isinstance(error, DockerException):
+                    raise BackendError(
+                        f"Docker refused a request during {method.__name__}: "
+                        f"{error.stderr or error}"
+                    ) from None
+                raise
+            raise EngineGone(
+                f"the Docker engine stopped answering during {method.__name__} "
+                f"at {docker_endpoint()}: start it again (`make docker`) and rerun; "
+                "the cells finished so far are kept and only the missing ones run"
+            ) from None
+
+    return call  # type: ignore[return-value]
 
 
 class DockerBackend(Backend):
@@ -84,12 +129,14 @@ class DockerBackend(Backend):
             self.sweep.compose_file, override, self.sweep.project, any_runtime
         )
 
+    @talks_to_engine
     def start_support(self, timeout_s: float) -> None:
         self._support_client().start_support(self.sweep.support, timeout_s)
         for entry in self.sweep.support:
             if isinstance(entry, ServiceEndpoint):
                 wait_until_ready(entry, timeout_s, f"support service {entry.service}")
 
+    @talks_to_engine
     def place(self, placement: Placement) -> None:
         service = placement.runtime.service
         self.user_set = [k for k in USER_SET_LIMITS if k in self._service_definition(service)]
@@ -114,6 +161,7 @@ class DockerBackend(Backend):
             raise BackendError("no runtime is placed")
         return self.runtime, self.placement
 
+    @talks_to_engine
     def wait_ready(self, timeout_s: float) -> float:
         return self._placed()[0].wait_until_healthy(timeout_s)
 
@@ -121,6 +169,7 @@ class DockerBackend(Backend):
         _, placement = self._placed()
         return health_json(placement.runtime.base_url + placement.runtime.health_path)
 
+    @talks_to_engine
     def check_limits(self) -> LimitCheck:
         runtime, placement = self._placed()
         applied = runtime.applied_limits()
@@ -135,6 +184,7 @@ class DockerBackend(Backend):
             problems.append(f"{text}{where}: {COMPOSE_HINTS[key]}")
         return LimitCheck(placement.requested, applied, tuple(problems), "docker inspect")
 
+    @talks_to_engine
     def sampler(self) -> ResourceSampler:
         runtime, placement = self._placed()
         assert runtime.container is not None
@@ -164,6 +214,7 @@ class DockerBackend(Backend):
             on_tick=request.progress or (lambda api, elapsed: None),
         )
 
+    @talks_to_engine
     def runtime_state(self) -> RuntimeState:
         runtime, _ = self._placed()
         container = runtime.container
@@ -183,13 +234,16 @@ class DockerBackend(Backend):
     def last_logs(self, lines: int = 30) -> str:
         return self.runtime.last_logs(lines) if self.runtime else ""
 
+    @talks_to_engine
     def teardown(self) -> None:
         if self.runtime is not None:
             self.runtime.remove()
 
+    @talks_to_engine
     def stop_support(self) -> None:
         stop_support_services(self.sweep)
 
+    @talks_to_engine
     def versions(self) -> dict[str, str]:
         return {
             "k6": k6_version(),

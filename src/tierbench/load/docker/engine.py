@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+
+from python_on_whales.exceptions import DockerException
 
 from tierbench.load.docker.compose import compose_client, docker_config_dir
 
@@ -52,6 +55,14 @@ def stop_support_services(sweep) -> None:
     if not names:
         return
     client = compose_client([sweep.compose_file], project_name=sweep.project)
-    containers = client.compose.ps(services=names, all=True)
-    if containers:
-        client.container.remove(containers, force=True, volumes=True)
+    try:
+        containers = client.compose.ps(services=names, all=True)
+        if containers:
+            client.container.remove(containers, force=True, volumes=True)
+    except DockerException as error:
+        # The sweep is over either way; an engine that no longer answers took them along.
+        print(
+            f"tierbench: could not remove the support services {', '.join(names)}: "
+            f"{(error.stderr or str(error)).strip().splitlines()[-1]}",
+            file=sys.stderr,
+        )

@@ -151,6 +151,17 @@ def knee_traces(
     filled when they passed), joined in rate order, and its capacity as a star."""
     colours = theme.runtime_colours(data.runtimes)
     traces = []
+    # The widest rate in the panel: a capacity label left of its middle reads to the right
+    # of its star, one right of it to the left, so neither runs off the panel.
+    widest = max(
+        (
+            s.get("rps") or 0.0
+            for r in data.runtimes
+            if (c := data.cell(r, tier)) is not None
+            for s in c.steps
+        ),
+        default=0.0,
+    )
     for runtime in data.runtimes:
         cell = data.cell(runtime, tier)
         if cell is None:
@@ -210,7 +221,7 @@ def knee_traces(
                     "x": [best["rps"]],
                     "y": [max(best["percentile_ms"], LATENCY_FLOOR_MS)],
                     "text": [f"{cell.shown} req/s"],
-                    "textposition": "top center",
+                    "textposition": "top right" if best["rps"] < widest / 2 else "top left",
                     "textfont": {"size": font_size, "color": colours[runtime]},
                     "name": f"{runtime} capacity",
                     "legendgroup": runtime,
@@ -317,6 +328,8 @@ def bar_traces(
             "text": texts[runtime],
             "textposition": "outside",
             "cliponaxis": False,
+            # Full size even where a label is wider than its bar (plotly would shrink it).
+            "constraintext": "none",
             "textfont": {"size": font_size - 3, "color": theme.TEXT},
             "name": runtime,
             "legendgroup": runtime,
@@ -337,7 +350,7 @@ def capacity_values(data: CapacityData) -> tuple[dict, dict]:
         cells = [data.cell(runtime, t.name) for t in data.tiers]
         values[runtime] = [c.capacity_rps if c else None for c in cells]
         texts[runtime] = [
-            f"{c.shown} · {c.limited_by}" if c else theme.NO_DATA for c in cells
+            f"{c.shown}<br>{c.limited_by}" if c else theme.NO_DATA for c in cells
         ]
     return values, texts
 

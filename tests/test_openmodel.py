@@ -18,26 +18,18 @@ def step(warmup_s: float, rate: float = 69.8) -> StepLoad:
     )
 
 
-def test_the_warm_up_ramps_from_half_the_rate_then_holds_it():
+def test_a_step_is_one_constant_arrival_rate_tagged_with_the_step():
     scenario = scenario_options(step(3.0))["scenarios"]["s07_step"]
-    assert scenario["executor"] == "ramping-arrival-rate"
-    assert scenario["timeUnit"] == "60s"
-    assert scenario["startRate"] == 2094 and step(3.0).rate_per_time_unit == 4188
-    assert scenario["stages"] == [
-        {"duration": "1.5s", "target": 4188},
-        {"duration": "8.5s", "target": 4188},
-    ]
+    assert scenario["executor"] == "constant-arrival-rate"
+    # Per minute, so that a fractional rate is exact: 69.8 iterations/s.
+    assert scenario["timeUnit"] == "60s" and scenario["rate"] == 4188
+    assert scenario["duration"] == "10s"  # warm-up and hold
+    assert scenario["preAllocatedVUs"] == 40 and scenario["maxVUs"] == 1000
     assert scenario["tags"] == {"step": "s07_step"}
 
 
-def test_without_a_warm_up_the_rate_holds_from_the_start():
-    scenario = scenario_options(step(0.0))["scenarios"]["s07_step"]
-    assert scenario["startRate"] == 4188
-    assert scenario["stages"] == [{"duration": "7s", "target": 4188}]
-
-
 def test_k6_reads_the_wrapper_as_written(tmp_path):
-    """k6 itself parses the module and plans the step: the ramp, then the hold."""
+    """k6 itself parses the module and plans the step: warm-up and hold at the rate."""
     wrapper = write_wrapper(tmp_path / "s07_step.js", REPO / "k6" / "agent-flow.js", step(3.0))
     result = subprocess.run(
         [k6_binary(), "inspect", "--execution-requirements", str(wrapper)],
@@ -48,5 +40,5 @@ def test_k6_reads_the_wrapper_as_written(tmp_path):
     assert result.returncode == 0, result.stderr
     options = json.loads(result.stdout)
     scenario = options["scenarios"]["s07_step"]
-    assert scenario["executor"] == "ramping-arrival-rate" and scenario["startRate"] == 2094
-    assert options["totalDuration"] == "11s"  # 1.5 s ramp + 8.5 s at the rate + 1 s graceful stop
+    assert scenario["executor"] == "constant-arrival-rate" and scenario["rate"] == 4188
+    assert options["totalDuration"] == "11s"  # 3 s warm-up + 7 s hold + 1 s graceful stop

@@ -1,16 +1,9 @@
 """Open-model load around the user's k6 script, unchanged.
 
 A generated wrapper module imports the script, re-exports its default function (and its
-setup/teardown, when it has them) and sets its own `options`: one arrival-rate scenario per
-step, tagged with the step. The script's own options (stages, VUs, thresholds) do not
-apply under the wrapper: the arrival rate sets the load.
-
-The first half of a step's warm-up ramps the rate up from half to the step's rate, which
-then holds to the end: a step measures its rate, not the jump to it. A runtime placed
-afresh after a failed step meets its load while it opens its connections, and one that
-just passed the step below meets a higher rate; met at full rate at once, a runtime near
-its knee can tip into overload from the shock alone (measured: the Python runtime at tier
-M collapsed at rates it held in other runs, most often right after a fresh start).
+setup/teardown, when it has them) and sets its own `options`: one constant-arrival-rate
+scenario per step, tagged with the step. The script's own options (stages, VUs,
+thresholds) do not apply under the wrapper: the arrival rate sets the load.
 """
 
 from __future__ import annotations
@@ -60,24 +53,14 @@ def vus_for(rate: float, iteration_s: float, slo_s: float, max_vus: int) -> int:
     return min(max_vus, math.ceil(1.5 * rate * (iteration_s + slo_s)) + 2)
 
 
-def rate_stages(step: StepLoad) -> list[dict]:
-    """Half the warm-up to climb from half the rate to the rate; the rest at the rate."""
-    ramp_s = step.warmup_s / 2
-    rate = step.rate_per_time_unit
-    stages = [{"duration": f"{ramp_s:g}s", "target": rate}] if ramp_s > 0 else []
-    return stages + [{"duration": f"{step.duration_s - ramp_s:g}s", "target": rate}]
-
-
 def scenario_options(step: StepLoad) -> dict:
-    rate = step.rate_per_time_unit
-    start = max(1, round(rate / 2)) if step.warmup_s > 0 else rate
     return {
         "scenarios": {
             step.name: {
-                "executor": "ramping-arrival-rate",
-                "startRate": start,
+                "executor": "constant-arrival-rate",
+                "rate": step.rate_per_time_unit,
                 "timeUnit": f"{TIME_UNIT_S}s",
-                "stages": rate_stages(step),
+                "duration": f"{step.duration_s:g}s",
                 "preAllocatedVUs": step.pre_allocated_vus,
                 "maxVUs": max(step.max_vus, step.pre_allocated_vus),
                 "gracefulStop": f"{step.graceful_stop_s:g}s",

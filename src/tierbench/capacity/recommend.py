@@ -117,7 +117,8 @@ def recommendation_markdown(report: dict[str, Any]) -> str:
             bound = " (capacity is a lower bound)" if option["lower_bound"] else ""
             lines.append(
                 f"- **{runtime}** on {option['provider']}: tier **{option['tier']}** × "
-                f"{option['replicas']} replicas, {_money(option['cost_per_hour'], 3)}/hour, "
+                f"{option['replicas']} replica{'s' if option['replicas'] != 1 else ''}, "
+                f"{_money(option['cost_per_hour'], 3)}/hour, "
                 f"{_money(option['cost_per_million'])} per million requests{bound}"
             )
     for runtime in dict.fromkeys(o.runtime for o in options):

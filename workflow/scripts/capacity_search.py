@@ -10,16 +10,15 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import load_sweep
-from tierbench.load.backend import BackendError
 from tierbench.load.backends import backend_for, interrupt_on_sigterm
-from tierbench.load.cell import say
+from tierbench.load.cell import faults_stop_the_sweep
 
 interrupt_on_sigterm()
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
 log = Path(snakemake.log[0])
-try:
+with faults_stop_the_sweep(cell.name, log):
     run_capacity_cell(
         sweep,
         cell,
@@ -34,7 +33,3 @@ try:
         log=log,
         project_dir=Path(snakemake.scriptdir).parents[1],
     )
-except BackendError as error:
-    # A fault of the machinery, not of the runtime: it stops the sweep, said once, plainly.
-    say(log, f"cell {cell.name} stopped the sweep: {error}")
-    sys.exit(1)

@@ -8,16 +8,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.config.sweep import load_sweep
-from tierbench.load.backend import BackendError
 from tierbench.load.backends import backend_for, interrupt_on_sigterm
-from tierbench.load.cell import CellOutputs, run_cell, say
+from tierbench.load.cell import CellOutputs, faults_stop_the_sweep, run_cell
 
 interrupt_on_sigterm()
 
 sweep = load_sweep(snakemake.config)
 cell = next(c for c in sweep.cells if c.name == snakemake.wildcards.cell)
 log = Path(snakemake.log[0])
-try:
+with faults_stop_the_sweep(cell.name, log):
     run_cell(
         sweep,
         cell,
@@ -31,7 +30,3 @@ try:
         log=log,
         project_dir=Path(snakemake.scriptdir).parents[1],
     )
-except BackendError as error:
-    # A fault of the machinery, not of the runtime: it stops the sweep, said once, plainly.
-    say(log, f"cell {cell.name} stopped the sweep: {error}")
-    sys.exit(1)

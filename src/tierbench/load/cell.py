@@ -14,6 +14,8 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -63,6 +65,18 @@ def say(log: Path, message: str) -> None:
     print(line, file=sys.stderr, flush=True)
     with open(log, "a") as handle:
         handle.write(line + "\n")
+
+
+@contextmanager
+def faults_stop_the_sweep(cell: str, log: Path) -> Iterator[None]:
+    """A fault of the machinery (not of the runtime, whose failure is the cell's result)
+    stops the sweep: said once, plainly, in the log and on the terminal, and the job
+    exits 1."""
+    try:
+        yield
+    except BackendError as error:
+        say(log, f"cell {cell} stopped the sweep: {error}")
+        sys.exit(1)
 
 
 def git_revision(directory: Path) -> str | None:

@@ -31,3 +31,15 @@ def test_a_block_that_differs_from_its_file_is_named_and_then_synced(tmp_path):
     synced = readme_figures.synced(readme, tmp_path)
     assert "| a | 1 |" in synced and "| a | 9 |" not in synced and synced.endswith("end\n")
     assert readme_figures.stale_blocks(synced, tmp_path) == []
+
+
+def test_a_markdown_files_headings_move_under_the_section_that_holds_it(tmp_path):
+    (tmp_path / "t.md").write_text("# Table\n\n## Why\n\ntext\n")
+    readme = (
+        "## Part\n\n```sh\n# a shell comment, not a heading\n```\n\n### Section\n\n"
+        "<!-- figures: t.md -->\n<!-- /figures -->\n\n<!-- figures: t.md -->\n<!-- /figures -->\n"
+    )
+    synced = readme_figures.synced(readme, tmp_path)
+    # Both blocks sit under "### Section": the first block's own headings do not count.
+    assert synced.count("#### Table\n\n##### Why\n") == 2
+    assert readme_figures.stale_blocks(synced, tmp_path) == []

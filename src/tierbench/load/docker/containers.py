@@ -118,6 +118,8 @@ def health_json(url: str) -> dict:
     except (OSError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
+
+
 def tcp_problem(port: int) -> str | None:
     """None when a TCP connection to 127.0.0.1:`port` succeeds, else what went wrong."""
     try:
@@ -337,9 +339,7 @@ class RuntimeContainer:
             hint = "it crashed while starting: see its last log lines"
         else:
             reason = "never became healthy"
-            hint = (
-                "check the health path and port in the config, or raise health_timeout"
-            )
+            hint = "check the health path and port in the config, or raise health_timeout"
         evidence["reason"] = reason
         return RuntimeFailed(
             f"{problem}: {reason}; {hint}. Its last log lines:\n{evidence['last_logs']}",

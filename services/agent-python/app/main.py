@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -145,7 +145,7 @@ def require_object(body: Any) -> dict:
 # The LLM
 
 
-async def call_llm(client: httpx.AsyncClient, messages: list[dict]) -> dict:
+async def call_llm(client: aiohttp.ClientSession, messages: list[dict]) -> dict:
     payload = {
         "model": LLM_MODEL,
         "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *messages],
@@ -156,28 +156,28 @@ async def call_llm(client: httpx.AsyncClient, messages: list[dict]) -> dict:
     )
     try:
         async with asyncio.timeout(LLM_TIMEOUT_S):
-            response = await client.post(
+            async with client.post(
                 f"{LLM_BASE_URL}/chat/completions",
-                content=orjson.dumps(payload),
+                data=orjson.dumps(payload),
                 headers={
                     "content-type": "application/json",
                     "authorization": f"Bearer {LLM_API_KEY}",
                 },
-            )
-    except (TimeoutError, httpx.TimeoutException):
+            ) as response:
+                status = response.status
+                body = await response.read()
+    except TimeoutError:
         raise timeout_error from None
-    except httpx.HTTPError as error:
+    except aiohttp.ClientError as error:
         raise HttpError(502, "upstream_error", f"the LLM could not be reached: {error}") from None
     try:
-        answer = orjson.loads(response.content)
+        answer = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise HttpError(
-            502,
-            "upstream_error",
-            f"the LLM answered {response.status_code} with a body that is not JSON",
+            502, "upstream_error", f"the LLM answered {status} with a body that is not JSON"
         ) from None
-    if not response.is_success:
-        raise HttpError(502, "upstream_error", f"the LLM answered {response.status_code}")
+    if not 200 <= status < 300:
+        raise HttpError(502, "upstream_error", f"the LLM answered {status}")
     try:
         message = answer["choices"][0]["message"]
         if not isinstance(message, dict):
@@ -198,7 +198,7 @@ async def call_llm(client: httpx.AsyncClient, messages: list[dict]) -> dict:
 # One conversation turn: LLM, tools when asked, LLM again.
 
 
-async def send_message(client: httpx.AsyncClient, session: Session, content: str) -> dict:
+async def send_message(client: aiohttp.ClientSession, session: Session, content: str) -> dict:
     if session.turns >= SESSION_MAX_TURNS:
         raise HttpError(409, "session_full", f"session has reached {SESSION_MAX_TURNS} turns")
     trace = start_turn_trace(session.id, content)
@@ -295,8 +295,13 @@ async def send_message(client: httpx.AsyncClient, session: Session, content: str
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=60)
-    app.state.llm = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(None))
+    # aiohttp rather than httpx: httpx's pool (httpcore 1.0) scans every connection for each
+    # idle one on every request, so a call costs more the more connections a burst opened,
+    # and stays so while they are kept alive; aiohttp's cost per call does not grow with them.
+    connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=60)
+    app.state.llm = aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=None)
+    )
     evictor = asyncio.create_task(evict_periodically())
     print(
         f"agent-python listening on http://{HOST}:{PORT} "
@@ -307,7 +312,7 @@ async def lifespan(app: FastAPI):
         yield
     finally:
         evictor.cancel()
-        await app.state.llm.aclose()
+        await app.state.llm.close()
         shutdown_tracing()
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from tierbench.capacity.search import SearchOutcome
 from tierbench.capacity.settings import CapacitySettings
-from tierbench.capacity.steps import StepResult, judge
+from tierbench.capacity.steps import StepResult, dropped_for_want_of_vus, judge
 from tierbench.capacity.verdict import classify
 
 SETTINGS = CapacitySettings()
@@ -40,8 +40,9 @@ def outcome(failing: StepResult, best: StepResult | None = None, **flags) -> Sea
         (step(105, percentile_ms=400.0, memory_pct=95.0), "memory", False),
         (step(105, percentile_ms=400.0, k6_cpu_cores=0.95, load_side_share=1.0),
          "load-generator", True),
-        # Drops while latency is within the SLO: k6 ran out of VUs, not the runtime of speed.
-        (step(105, dropped_iterations=12, percentile_ms=90.0), "load-generator", True),
+        # Drops while latency is within the SLO: k6 ran short of VUs, not the runtime of speed.
+        (step(105, dropped_iterations=12, percentile_ms=90.0, vus_max=1000), "load-generator",
+         True),
         # The support services filled the load side's cores: an upstream set the limit.
         (step(105, percentile_ms=400.0, k6_cpu_cores=0.3, support_cpu_cores=0.65,
               load_side_share=0.95), "upstream", True),
@@ -99,3 +100,30 @@ def test_no_passing_rate_has_no_capacity():
     verdict = classify(SearchOutcome(steps=[failing], failing=failing), SETTINGS)
     assert verdict.capacity_rps is None and verdict.shown == "none"
     assert verdict.reason.startswith("No rate passed")
+
+
+def test_drops_with_vus_to_spare_hold_the_step_again_instead_of_failing_it():
+    # Recorded at python-xs: 2 iterations dropped at 33.3 it/s with p99 219 ms and a pool
+    # of 28 VUs out of the 1,000 k6 could start: the pool was short, not the runtime.
+    short_pool = step(33.3, dropped_iterations=2, percentile_ms=219.0, vus_max=28)
+    assert not short_pool.passed and dropped_for_want_of_vus(short_pool, SETTINGS)
+    # So many drops that the achieved rate fails too: still the pool's doing.
+    many = step(33.3, dropped_iterations=40, achieved_rate=27.0, percentile_ms=219.0, vus_max=28)
+    assert len(many.reasons) == 2 and dropped_for_want_of_vus(many, SETTINGS)
+    # Latency broke as well, the pool was at its maximum, or nothing dropped: judged as is.
+    slow = step(33.3, dropped_iterations=2, percentile_ms=400.0, vus_max=28)
+    full = step(33.3, dropped_iterations=2, percentile_ms=219.0, vus_max=SETTINGS.max_vus)
+    errors = step(33.3, dropped_iterations=2, percentile_ms=219.0, error_rate=0.05, vus_max=28)
+    for result in (slow, full, errors, step(33.3, vus_max=28)):
+        assert not dropped_for_want_of_vus(result, SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("vus_max", "words"),
+    [(1000, "all 1000 VUs it may start were busy (raise capacity.max_vus)"),
+     (56, "all 56 of its VUs were busy, with a pool larger than the last try's")],
+)
+def test_a_load_generator_short_of_vus_says_which_limit_it_met(vus_max, words):
+    failing = step(105, dropped_iterations=3, percentile_ms=90.0, vus_max=vus_max)
+    verdict = classify(outcome(failing), SETTINGS)
+    assert verdict.limited_by == "load-generator" and words in verdict.reason

@@ -27,7 +27,7 @@ from tierbench.aggregate.resources import samples_frame
 from tierbench.capacity.openmodel import StepLoad, vus_for, write_wrapper
 from tierbench.capacity.search import SearchStopped, capacity_search
 from tierbench.capacity.settings import CapacitySettings
-from tierbench.capacity.steps import StepResult, judge, measure_step
+from tierbench.capacity.steps import StepResult, dropped_for_want_of_vus, judge, measure_step
 from tierbench.capacity.verdict import classify, failed_start_verdict
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet, file_sha256
@@ -163,22 +163,38 @@ def run_capacity_cell(
         facts = backend.facts()
         cores_given, shared = backend.load_side_cores(placement)
         iteration_s = [FIRST_ITERATION_GUESS_S]
+        held_again: list[StepResult] = []  # steps judged again with a larger VU pool
 
         def run_step(rate: float, phase: str, warmup_s: float, hold_s: float) -> StepResult:
+            pool = vus_for(rate, iteration_s[0], settings.slo_ms / 1000, settings.max_vus)
+            result = run_load_step(rate, phase, warmup_s, hold_s, pool)
+            if pool < settings.max_vus and dropped_for_want_of_vus(result, settings):
+                # The pool was too small, not the runtime too slow: hold the step again,
+                # once, with twice the VUs k6 had; the first try is kept, marked.
+                pool = min(settings.max_vus, 2 * max(pool, int(result.vus_max or 0)))
+                result.reasons.append(f"held again with {pool} VUs")
+                held_again.append(result)
+                say(log, f"{cell.name}: k6 dropped iterations with all its VUs busy while "
+                    f"latency was within the SLO; the step runs again with {pool} VUs")
+                result = run_load_step(rate, phase, warmup_s, hold_s, pool)
+            if result.passed and result.iteration_p99_s:
+                iteration_s[0] = result.iteration_p99_s
+            return result
+
+        def run_load_step(
+            rate: float, phase: str, warmup_s: float, hold_s: float, pool: int
+        ) -> StepResult:
             if runtime.unplaceable is not None:
                 raise SearchStopped(
                     f"the runtime died and could not start again: "
                     f"{runtime.unplaceable.evidence.get('reason')}"
                 )
-            name = f"s{len(list(raw.glob('*.js'))) + 1:02d}_{phase}"
             step = StepLoad(
-                name=name,
+                name=f"s{len(list(raw.glob('*.js'))) + 1:02d}_{phase}",
                 rate=rate,
                 warmup_s=warmup_s,
                 hold_s=hold_s,
-                pre_allocated_vus=vus_for(
-                    rate, iteration_s[0], settings.slo_ms / 1000, settings.max_vus
-                ),
+                pre_allocated_vus=pool,
                 max_vus=settings.max_vus,
                 graceful_stop_s=max(1.0, 4 * settings.slo_ms / 1000),
             )
@@ -186,8 +202,6 @@ def run_capacity_cell(
                 backend, runtime, placement, sweep, settings, step, phase, raw, work, log,
                 cores_given, shared,
             )
-            if result.passed and result.iteration_s:
-                iteration_s[0] = result.iteration_s
             runtime.wait_until_idle(placement.requested.cpus, settings)
             return result
 
@@ -203,6 +217,7 @@ def run_capacity_cell(
         tear_down(backend, failed, log)
 
     verdict = classify(outcome, settings, shared)
+    every_step = sorted([*outcome.steps, *held_again], key=lambda result: result.started_at)
     status = "crashed" if outcome.stopped else "ok"
     say(log, f"{cell.name}: capacity {verdict.shown}, limited by {verdict.limited_by}: "
         f"{verdict.reason}")
@@ -228,14 +243,14 @@ def run_capacity_cell(
             "best_step": None if outcome.best is None else outcome.best.name,
             "failing_step": None if outcome.failing is None else outcome.failing.name,
         },
-        "steps": [result.as_row() for result in outcome.steps],
+        "steps": [result.as_row() for result in every_step],
         "image": state.image,
         "host": facts,
         "versions": {"tierbench": __version__, **backend.versions()},
         "git_revision": git_revision(project_dir),
         "finished_at": datetime.now(UTC).isoformat(),
     }
-    pl.DataFrame([r.as_row() for r in outcome.steps], infer_schema_length=None).write_csv(
+    pl.DataFrame([r.as_row() for r in every_step], infer_schema_length=None).write_csv(
         files.partial(outputs.steps_csv)
     )
     write_resources_csv(files.partial(outputs.resources_csv), runtime.rows)

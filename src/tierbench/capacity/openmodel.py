@@ -46,10 +46,11 @@ class StepLoad:
 
 
 def vus_for(rate: float, iteration_s: float, slo_s: float, max_vus: int) -> int:
-    """VUs to pre-allocate: what Little's law asks at this rate if every iteration took its
-    measured time plus the SLO, with half as many again to spare. k6 starts an iteration
-    only on a free VU and drops it otherwise; a VU initialised mid-step comes late, so a
-    pool sized to the mean alone would drop iterations on the first latency spike."""
+    """VUs to pre-allocate: what Little's law asks at this rate if every iteration took
+    `iteration_s` (the slow tail of the last passing step) plus the SLO, with half as many
+    again to spare. k6 starts an iteration only on a free VU and drops it otherwise; a VU
+    initialised mid-step comes late, so a pool sized to the mean alone would drop
+    iterations on the first latency spike."""
     return min(max_vus, math.ceil(1.5 * rate * (iteration_s + slo_s)) + 2)
 
 

@@ -58,6 +58,7 @@ class StepResult:
     support_cpu_cores: float | None = None
     load_side_share: float | None = None
     iteration_s: float | None = None  # mean iteration duration
+    iteration_p99_s: float | None = None  # 99th percentile of the iteration duration
     runtime_state: str = "running"
     oom_killed: bool = False
     passed: bool = False
@@ -113,7 +114,9 @@ def _metric_figures(metrics: pl.LazyFrame, start: datetime, end: datetime) -> di
     return pl.concat(
         [
             iterations.select(
-                pl.len().alias("iterations"), value.mean().alias("iteration_ms")
+                pl.len().alias("iterations"),
+                value.mean().alias("iteration_ms"),
+                value.quantile(0.99, interpolation="linear").alias("iteration_p99_ms"),
             ).collect(),
             metrics.filter(inside)
             .select(
@@ -179,6 +182,19 @@ def judge(result: StepResult, settings: CapacitySettings) -> StepResult:
     return result
 
 
+def dropped_for_want_of_vus(result: StepResult, settings: CapacitySettings) -> bool:
+    """True when a step failed only because k6 found no free VU for some iterations, while
+    latency and errors were within bounds and k6 could still have started more VUs. k6
+    drops an iteration whenever all its VUs are busy, even while it is starting another,
+    so a pool sized too small fails a step the runtime would have passed: the step is
+    held again with a larger pool rather than judged."""
+    if result.passed or not result.dropped_iterations:
+        return False
+    if (result.vus_max or 0) >= settings.max_vus:
+        return False
+    return all(reason.startswith(("k6 dropped", "achieved")) for reason in result.reasons)
+
+
 def measure_step(
     step: StepLoad,
     phase: str,
@@ -211,7 +227,9 @@ def measure_step(
         setattr(result, key, k6[key])
     result.rps = result.requests / step.hold_s
     result.achieved_rate = extra["iterations"] / step.hold_s
-    result.iteration_s = None if extra["iteration_ms"] is None else extra["iteration_ms"] / 1000
+    for key in ("iteration_ms", "iteration_p99_ms"):
+        if extra[key] is not None:
+            setattr(result, key.replace("_ms", "_s"), extra[key] / 1000)
     result.dropped_iterations = int(extra["dropped"] or 0)
     result.vus_peak, result.vus_max = extra["vus_peak"], extra["vus_max"]
     for key, value in _resource_figures(samples, start, end, cpus, memory_bytes).items():

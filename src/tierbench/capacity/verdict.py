@@ -4,7 +4,8 @@ failing step above the answer, and whether the answer is a capacity or a lower b
 In order: `memory` (an OOM kill, or the working set near the limit), `load-generator`
 (k6 near a full core, the load side's cores full, on a contended tier the host's cores
 as full as they get, or iterations dropped while latency
-was still within the SLO: k6 ran out of VUs, not the runtime of speed), `upstream` (the
+was still within the SLO: k6 ran short of VUs, not the runtime of speed; a step that
+dropped iterations only for want of VUs is held again with a larger pool first), `upstream` (the
 support services' containers used the load side's cores: a mock LLM or a database set
 the limit), `cpu` (the runtime at its CPU limit, or throttled in a fifth of CFS periods or more),
 `errors` (errors broke the step with CPU to spare), and `latency` (the SLO broke with
@@ -78,10 +79,16 @@ def _load_generator(
         return f"the load side's cores were {step.load_side_share:.0%} busy, mostly with k6"
     within_slo = step.percentile_ms is not None and step.percentile_ms <= settings.slo_ms
     if step.dropped_iterations and within_slo:
+        vus = step.vus_max or 0
+        busy = (
+            f"all {vus:.0f} VUs it may start were busy (raise capacity.max_vus)"
+            if vus >= settings.max_vus
+            else f"all {vus:.0f} of its VUs were busy, with a pool larger than the last try's"
+        )
         return (
             f"k6 dropped {step.dropped_iterations} iterations while {settings.percentile_label} "
-            f"was {step.percentile_ms:.0f} ms, within the SLO: it ran out of VUs "
-            f"(peak {step.vus_max or 0:.0f}), not the runtime of speed"
+            f"was {step.percentile_ms:.0f} ms, within the SLO: {busy}; the load generator ran "
+            "short, not the runtime"
         )
     return None
 

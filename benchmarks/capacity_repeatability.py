@@ -3,7 +3,9 @@
 Runs the whole capacity search of one runtime at one tier (the runtime placed afresh
 each time, the support services kept) `--runs` times in a row, and prints each run's
 capacity and search time, their mean ± σ and coefficient of variation against the 5 %
-target. Needs the images built (`make capacity` or `snakemake capacity` builds them).
+target, and the runtime's CPU time per request in the full steps that passed: when that
+moves between runs as much as the capacity does, the runtime's cost moved, not the search.
+Needs the images built (`make capacity` or `snakemake capacity` builds them).
 
     python benchmarks/capacity_repeatability.py [--runtime python] [--tier m] [--runs 3]
 """
@@ -27,6 +29,15 @@ from tierbench.load.docker.backend import DockerBackend
 TARGET_CV = 0.05
 
 
+def cpu_ms_per_request(steps: list[dict]) -> list[float]:
+    """The runtime's CPU milliseconds per HTTP request in each full step that passed."""
+    return [
+        1000 * step["cpu_cores"] / step["rps"]
+        for step in steps
+        if step["passed"] and step["phase"] != "probe" and step["cpu_cores"] and step["rps"]
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="config/config.yaml")
@@ -40,7 +51,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tierbench-repeat-"))
     backend = DockerBackend(sweep, override_dir=work / "compose")
     cell = Cell(args.runtime, args.tier, 1)
-    capacities, times, causes = [], [], []
+    capacities, times, causes, cpu_ms = [], [], [], []
     try:
         for run in range(1, args.runs + 1):
             out = work / f"run{run}"
@@ -62,10 +73,13 @@ def main() -> int:
             times.append(record["search"]["search_s"])
             causes.append(verdict["limited_by"])
             bound = "≥ " if verdict["lower_bound"] else ""
+            costs = cpu_ms_per_request(record["steps"])
+            cpu_ms.extend(costs)
+            cost = f", CPU {min(costs):.2f} … {max(costs):.2f} ms per request" if costs else ""
             print(
                 f"  run {run}: {bound}{verdict['capacity_rps']:,.1f} req/s, limited by "
                 f"{verdict['limited_by']}, {record['search']['steps']} steps in "
-                f"{record['search']['search_s']:.0f} s",
+                f"{record['search']['search_s']:.0f} s{cost}",
                 flush=True,
             )
     finally:
@@ -82,6 +96,12 @@ def main() -> int:
     )
     print(f"  search    {statistics.fmean(times):.0f} s ± {statistics.stdev(times):.0f} s")
     print(f"  limited by: {', '.join(sorted(set(causes)))}")
+    if len(cpu_ms) > 1:
+        mean_ms, sd_ms = statistics.fmean(cpu_ms), statistics.stdev(cpu_ms)
+        print(
+            f"  CPU per request in the {len(cpu_ms)} full steps that passed: {mean_ms:.3f} ms "
+            f"± {sd_ms:.3f} ({min(cpu_ms):.3f} … {max(cpu_ms):.3f}), CV {sd_ms / mean_ms:.1%}"
+        )
     verdict = "within" if cv <= TARGET_CV else "OVER"
     print(f"  target CV ≤ {TARGET_CV:.0%}: {cv:.1%}, {verdict} target")
     return 0

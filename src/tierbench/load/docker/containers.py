@@ -245,6 +245,26 @@ class RuntimeContainer:
             raise ContainerError(
                 f"could not start support services {', '.join(names)}: {error.stderr or error}"
             ) from None
+        self._wait_until_healthy(names, timeout_s)
+
+    def _wait_until_healthy(self, names: list[str], timeout_s: float | None) -> None:
+        """Compose's `--wait` can return before a container's first healthcheck has run:
+        wait here too for every support container that has a healthcheck to be healthy."""
+        wait_s = math.ceil(timeout_s) if timeout_s is not None else 60
+        deadline = time.monotonic() + wait_s
+        for container in self.client.compose.ps(services=names):
+            while True:
+                container.reload()
+                health = container.state.health
+                status = None if health is None else health.status
+                if status in (None, "healthy"):
+                    break
+                if status == "unhealthy" or time.monotonic() >= deadline:
+                    raise ContainerError(
+                        f"could not start support services {', '.join(names)}: container "
+                        f"{container.name} is {status}, not healthy after {wait_s}s"
+                    )
+                time.sleep(0.25)
 
     def recreate_with_limits(self) -> Container:
         """Remove any old container of the service, then create and start a new one."""

@@ -1,13 +1,15 @@
 """Capacity repeatability: the same cell's capacity search, run several times.
 
-Runs the whole capacity search of one runtime at one tier (the runtime placed afresh
-each time, the support services kept) `--runs` times in a row, and prints each run's
-capacity and search time, their mean ± σ and coefficient of variation against the 5 %
-target, and the runtime's CPU time per request in the full steps that passed: when that
-moves between runs as much as the capacity does, the runtime's cost moved, not the search.
+Runs the whole capacity search of one runtime at one tier `--runs` times in a row (the
+runtime placed afresh each time; the support services kept, or started afresh for each
+run with `--restart-support`), and prints each run's capacity and search time, their mean
+± σ and coefficient of variation against the 5 % target, and the runtime's CPU time per
+request in the full steps that passed: when that moves between runs as much as the
+capacity does, the runtime's cost moved, not the search.
 Needs the images built (`make capacity` or `snakemake capacity` builds them).
 
     python benchmarks/capacity_repeatability.py [--runtime python] [--tier m] [--runs 3]
+        [--restart-support]
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def main() -> int:
     parser.add_argument("--runtime", default="python")
     parser.add_argument("--tier", default="m")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--restart-support",
+        action="store_true",
+        help="stop the support services after each run, so every run starts them afresh",
+    )
     args = parser.parse_args()
     interrupt_on_sigterm()  # the support services go, however the benchmark ends
     sweep = load_sweep(yaml.safe_load(Path(args.config).read_text()), base_dir=Path("."))
@@ -54,6 +61,8 @@ def main() -> int:
     capacities, times, causes, cpu_ms = [], [], [], []
     try:
         for run in range(1, args.runs + 1):
+            if args.restart_support and run > 1:
+                backend.stop_support()
             out = work / f"run{run}"
             record = run_capacity_cell(
                 sweep,

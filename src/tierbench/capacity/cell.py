@@ -233,7 +233,7 @@ def run_capacity_cell(
         "verdict": verdict.as_dict(),
         "search": {
             "search_s": outcome.search_s,
-            "steps": len(outcome.steps),
+            "steps": len(every_step),
             "converged": outcome.converged,
             "confirmed": outcome.confirmed,
             "reached_max_rate": outcome.reached_max_rate,

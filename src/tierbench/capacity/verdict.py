@@ -83,7 +83,7 @@ def _load_generator(
         busy = (
             f"all {vus:.0f} VUs it may start were busy (raise capacity.max_vus)"
             if vus >= settings.max_vus
-            else f"all {vus:.0f} of its VUs were busy, with a pool larger than the last try's"
+            else f"all {vus:.0f} VUs it had started were busy (it may start {settings.max_vus})"
         )
         return (
             f"k6 dropped {step.dropped_iterations} iterations while {settings.percentile_label} "

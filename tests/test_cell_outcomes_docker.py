@@ -89,12 +89,15 @@ def test_a_runtime_that_dies_mid_load_is_crashed_with_its_figures_up_to_then(wor
     assert run["status"] == "crashed" and run["status_reason"].startswith("crashed: exited")
     # The figures cover the load up to the crash: the 40 requests it served (and those
     # refused in the few milliseconds between the process's exit and the engine's record of
-    # it), not the hundreds k6 had refused before the load ended.
+    # it), not the thousands k6 had refused before the load ended. With no pause between
+    # iterations, two VUs are refused a few thousand times a second, so the count in those
+    # milliseconds varies with the host (64 in one run); what it is set against is the count
+    # for the whole load.
     requests = int(run["requests"])
     failed_in_window = round(float(run["error_rate"]) * requests)
     assert 38 <= requests - failed_in_window <= 41
     summary = json.loads((workdir.path / "results/k6/fragile-s.summary.json").read_text())
     failed_overall = summary["metrics"]["http_req_failed"]["passes"]
-    assert failed_in_window <= 50 and failed_overall >= 5 * max(failed_in_window, 10)
+    assert failed_overall >= 20 * max(failed_in_window, 10), (failed_in_window, failed_overall)
     assert "⚠ crashed" in (workdir.path / "results" / "summary.md").read_text()
     assert containers_of(PROJECT) == []

@@ -128,3 +128,35 @@ def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
     assert f"≥ {float(row['capacity_rps']):,.0f}" in markdown
     assert "lower bound" in markdown
     assert containers_of(PROJECT) == []
+
+
+def test_a_pool_too_small_for_the_iterations_is_held_again_with_more_vus(workdir: Workdir):
+    """Iterations that hold their VU for two seconds of think time outlast the pool sized
+    for the first guess of half a second: k6 drops iterations while it starts more VUs,
+    with every request fast. The step is held again with twice the VUs, and passes; the
+    first try stays in the record, marked."""
+    config = workdir.config
+    config["runtimes"] = {"web": config["runtimes"]["web"]}
+    config["tiers"] = {"s": config["tiers"]["s"]}
+    config["support_services"] = []
+    config["k6_script"] = "k6/think.js"
+    config["capacity"] = QUICK_SEARCH | {"start_rate": 16, "max_rate": 16}
+    workdir.write_config(config)
+    result = workdir.snakemake("results/capacity.md", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "the step runs again with" in result.stdout + result.stderr
+    record = json.loads((workdir.path / "results/capacity/web-s.json").read_text())
+    first, again, *rest = record["steps"]
+    assert (first["phase"], again["phase"]) == ("probe", "probe")
+    assert first["offered_rate"] == again["offered_rate"] == 16
+    assert not first["passed"] and first["dropped_iterations"] > 0
+    assert first["vus_max"] < record["settings"]["max_vus"]
+    assert first["reasons"].endswith(f"; held again with {2 * int(first['vus_max'])} VUs")
+    assert again["passed"] and again["dropped_iterations"] == 0, again
+    assert again["vus_max"] >= 2 * first["vus_max"]
+    # Later steps size their pool from the slow iterations: no drops, no second try.
+    assert rest and all(step["passed"] and step["dropped_iterations"] == 0 for step in rest)
+    assert record["search"]["steps"] == len(record["steps"]) == 2 + len(rest)
+    with open(workdir.path / "results/capacity/steps/web-s.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == len(record["steps"])
+    assert containers_of(PROJECT) == []

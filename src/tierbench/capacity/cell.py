@@ -176,6 +176,9 @@ def run_capacity_cell(
                 held_again.append(result)
                 say(log, f"{cell.name}: k6 dropped iterations with all its VUs busy while "
                     f"latency was within the SLO; the step runs again with {pool} VUs")
+                # The iterations it did complete say how long one takes (think time
+                # included): the retry waits that long for those still running at its end.
+                iteration_s[0] = max(iteration_s[0], result.iteration_p99_s or 0.0)
                 result = run_load_step(rate, phase, warmup_s, hold_s, pool)
             if result.passed and result.iteration_p99_s:
                 iteration_s[0] = result.iteration_p99_s
@@ -196,7 +199,7 @@ def run_capacity_cell(
                 hold_s=hold_s,
                 pre_allocated_vus=pool,
                 max_vus=settings.max_vus,
-                graceful_stop_s=max(1.0, 4 * settings.slo_ms / 1000),
+                graceful_stop_s=graceful_stop_s(iteration_s[0], settings),
             )
             result = _run_step(
                 backend, runtime, placement, sweep, settings, step, phase, raw, work, log,
@@ -257,6 +260,15 @@ def run_capacity_cell(
     files.partial(outputs.record_json).write_text(json.dumps(record, indent=2) + "\n")
     files.commit()
     return record
+
+
+def graceful_stop_s(iteration_s: float, settings: CapacitySettings) -> float:
+    """How long k6 waits, after a step's hold, for the iterations still running. An
+    iteration counts towards the achieved rate only once it has completed, so one started
+    late in the hold and cut at the end would count against the step: a script with think
+    time (a `sleep` of seconds) would fail every step on its achieved rate. k6 stops as soon
+    as the last iteration ends, so a long wait costs only when iterations are slow."""
+    return max(1.0, 4 * settings.slo_ms / 1000, 2 * iteration_s)
 
 
 def _record_head(

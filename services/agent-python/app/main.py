@@ -316,7 +316,18 @@ async def lifespan(app: FastAPI):
         shutdown_tracing()
 
 
-app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+# FastAPI's own OpenTelemetry spans (HTTP requests, dependency resolution, endpoints,
+# serialization) are off: they would ride on the global tracer provider the Langfuse client
+# sets, pass through its span processor on every request, and never be exported (Langfuse
+# exports its own observations only). The runtime traces what the Bun runtime traces: each
+# agent turn, its LLM generations and its tool calls.
+app = FastAPI(
+    lifespan=lifespan,
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+    telemetry={"tracing": False},
+)
 
 
 @app.exception_handler(HttpError)

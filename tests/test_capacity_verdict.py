@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tierbench.capacity.cell import graceful_stop_s
 from tierbench.capacity.search import SearchOutcome
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult, dropped_for_want_of_vus, judge
@@ -127,3 +128,16 @@ def test_a_load_generator_short_of_vus_says_which_limit_it_met(vus_max, words):
     failing = step(105, dropped_iterations=3, percentile_ms=90.0, vus_max=vus_max)
     verdict = classify(outcome(failing), SETTINGS)
     assert verdict.limited_by == "load-generator" and words in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("iteration_s", "slo_ms", "wait_s"),
+    [
+        (0.5, 250, 1.0),  # the first guess: at least a second
+        (0.18, 1000, 4.0),  # four times a loose SLO
+        (2.1, 250, 4.2),  # think time: twice the slow iteration, so none is cut
+    ],
+)
+def test_k6_waits_for_the_iterations_still_running_after_a_hold(iteration_s, slo_ms, wait_s):
+    settings = CapacitySettings(slo_ms=slo_ms)
+    assert graceful_stop_s(iteration_s, settings) == pytest.approx(wait_s)

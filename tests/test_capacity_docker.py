@@ -107,20 +107,26 @@ def test_the_search_finds_the_capacity_the_utilisation_law_predicts(workdir: Wor
     assert containers_of(PROJECT) == []
 
 
-def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
-    """k6 spends 4 ms of its one core per iteration: it fills its core long before the
-    service is busy, so the cell reports "at least", never a capacity."""
+def search_web_at_s(workdir: Workdir, script: str, search: dict):
+    """One cell's quick search (the small web service at tier S, no support services) with
+    `script` as the load, up to its table (the first test renders the charts)."""
     config = workdir.config
     config["runtimes"] = {"web": config["runtimes"]["web"]}
     config["tiers"] = {"s": config["tiers"]["s"]}
     config["support_services"] = []
-    config["k6_script"] = "k6/busy.js"
-    # Only the verdict matters here: a coarse bisection is enough.
-    config["capacity"] = QUICK_SEARCH | {"start_rate": 128, "precision": 0.3}
+    config["k6_script"] = script
+    config["capacity"] = QUICK_SEARCH | search
     workdir.write_config(config)
-    # The table is enough (the other test renders the charts).
     result = workdir.snakemake("results/capacity.md", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
+    """k6 spends 4 ms of its one core per iteration: it fills its core long before the
+    service is busy, so the cell reports "at least", never a capacity."""
+    # Only the verdict matters here: a coarse bisection is enough.
+    search_web_at_s(workdir, "k6/busy.js", {"start_rate": 128, "precision": 0.3})
     row = capacity_rows(workdir)["s"]
     assert row["limited_by"] == "load-generator", row
     assert row["lower_bound"] == "true"
@@ -135,15 +141,7 @@ def test_a_pool_too_small_for_the_iterations_is_held_again_with_more_vus(workdir
     for the first guess of half a second: k6 drops iterations while it starts more VUs,
     with every request fast. The step is held again with twice the VUs, and passes; the
     first try stays in the record, marked."""
-    config = workdir.config
-    config["runtimes"] = {"web": config["runtimes"]["web"]}
-    config["tiers"] = {"s": config["tiers"]["s"]}
-    config["support_services"] = []
-    config["k6_script"] = "k6/think.js"
-    config["capacity"] = QUICK_SEARCH | {"start_rate": 16, "max_rate": 16}
-    workdir.write_config(config)
-    result = workdir.snakemake("results/capacity.md", timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = search_web_at_s(workdir, "k6/think.js", {"start_rate": 16, "max_rate": 16})
     assert "the step runs again with" in result.stdout + result.stderr
     record = json.loads((workdir.path / "results/capacity/web-s.json").read_text())
     first, again, *rest = record["steps"]

@@ -29,12 +29,16 @@ def main(argv: list[str]) -> int:
     print(f"k6's raw results in {results}/k6, per HTTP request:")
     print(f"  {'cell':<14} {'requests':>9} {'gzip B/req':>11} {'plain B/req':>12} {'ratio':>6}")
     for cell, requests, kept, plain in rows:
-        print(f"  {cell:<14} {requests:>9,} {kept / requests:>11,.0f} {plain / requests:>12,.0f}"
-              f" {plain / kept:>5.1f}x")
+        print(
+            f"  {cell:<14} {requests:>9,} {kept / requests:>11,.0f} {plain / requests:>12,.0f}"
+            f" {plain / kept:>5.1f}x"
+        )
     requests = sum(r[1] for r in rows)
     kept, plain = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    print(f"  {'all cells':<14} {requests:>9,} {kept / requests:>11,.0f} {plain / requests:>12,.0f}"
-          f" {plain / kept:>5.1f}x")
+    print(
+        f"  {'all cells':<14} {requests:>9,} {kept / requests:>11,.0f} {plain / requests:>12,.0f}"
+        f" {plain / kept:>5.1f}x"
+    )
     print(f"\n  kept: {kept / 1e6:,.1f} MB gzip; plain it would be {plain / 1e6:,.1f} MB")
     return 0
 

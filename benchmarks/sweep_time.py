@@ -56,8 +56,10 @@ def main(argv: list[str]) -> int:
         if cells:
             rest = seconds - load
             print(f"  load held: {minutes(load)} ({load:.0f} s) over {cells} cells")
-            print(f"  everything else (builds, start-ups, limit checks, tidy, aggregate, charts): "
-                  f"{minutes(rest)} ({rest:.0f} s), {100 * rest / load:.0f} % of the load time")
+            print(
+                f"  everything else (builds, start-ups, limit checks, tidy, aggregate, charts): "
+                f"{minutes(rest)} ({rest:.0f} s), {100 * rest / load:.0f} % of the load time"
+            )
         else:
             print(f"  no cell's meta in {results}/meta was written by this command")
     return code

@@ -27,9 +27,7 @@ def aggregate_recorded_cells(results: Path) -> Path:
     from tierbench.aggregate.trust_warnings import Thresholds
     from tierbench.tidy.k6_json import tidy_k6_json
 
-    shutil.copytree(
-        DATA / "cells", results, ignore=shutil.ignore_patterns("sweep", "README.md")
-    )
+    shutil.copytree(DATA / "cells", results, ignore=shutil.ignore_patterns("sweep", "README.md"))
     for cell in CELLS:
         tidy_k6_json(DATA / "k6" / f"{cell}.json.gz", results / "tidy" / f"{cell}.parquet")
     aggregate_results(

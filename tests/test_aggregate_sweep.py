@@ -49,13 +49,19 @@ def test_warmup_zero_window_equals_k6_summary(results: Path, cell: str) -> None:
     meta = json.loads((SWEEP / "meta" / f"{cell}.json").read_text())
     assert meta["window"]["warmup_s"] == 0
     k6 = json.loads((DATA / "k6" / f"{cell}.summary.json").read_text())["metrics"]
-    row = pl.read_parquet(results / "runs.parquet").filter(pl.col("cell") == cell).row(
-        0, named=True
+    row = (
+        pl.read_parquet(results / "runs.parquet").filter(pl.col("cell") == cell).row(0, named=True)
     )
     duration = k6["http_req_duration"]
     assert row["requests"] == k6["http_reqs"]["count"]
-    for k6_key, column in (("avg", "avg_ms"), ("min", "min_ms"), ("med", "p50_ms"),
-                           ("max", "max_ms"), ("p(90)", "p90_ms"), ("p(95)", "p95_ms")):
+    for k6_key, column in (
+        ("avg", "avg_ms"),
+        ("min", "min_ms"),
+        ("med", "p50_ms"),
+        ("max", "max_ms"),
+        ("p(90)", "p90_ms"),
+        ("p(95)", "p95_ms"),
+    ):
         assert row[column] == pytest.approx(duration[k6_key], rel=1e-9), k6_key
     assert row["error_rate"] == pytest.approx(k6["http_req_failed"]["value"], abs=1e-12)
     assert row["checks_pass_rate"] == pytest.approx(k6["checks"]["value"], rel=1e-9)

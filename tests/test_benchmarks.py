@@ -46,10 +46,13 @@ def test_sweep_time_adds_up_the_load_the_command_held(tmp_path):
     old = meta / "old-xs.json"  # written before the command: not its load
     old.write_text(json.dumps({"window": {"load_duration_s": 500.0}}))
     os.utime(old, (0, 0))
-    script = (f"echo '{{\"window\": {{\"load_duration_s\": 1.5}}}}' > {meta}/a-xs.json; "
-              f"echo '{{\"window\": {{\"load_duration_s\": 0.5}}}}' > {meta}/b-xs.json")
-    result = run(str(REPO / "benchmarks" / "sweep_time.py"), "--load-from", str(tmp_path),
-                 "sh", "-c", script)
+    script = (
+        f'echo \'{{"window": {{"load_duration_s": 1.5}}}}\' > {meta}/a-xs.json; '
+        f'echo \'{{"window": {{"load_duration_s": 0.5}}}}\' > {meta}/b-xs.json'
+    )
+    result = run(
+        str(REPO / "benchmarks" / "sweep_time.py"), "--load-from", str(tmp_path), "sh", "-c", script
+    )
     assert result.returncode == 0, result.stderr
     assert "load held: 0 min 02 s (2 s) over 2 cells" in result.stdout
 

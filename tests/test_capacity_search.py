@@ -38,13 +38,19 @@ class Simulated:
             (phase == "confirm" and rate in self.flaky_at) or noisy
         )
         return StepResult(
-            name=f"{len(self.calls):02d}", phase=phase, requested_rate=rate,
-            offered_rate=rate, warmup_s=warmup_s, hold_s=hold_s, started_at="",
+            name=f"{len(self.calls):02d}",
+            phase=phase,
+            requested_rate=rate,
+            offered_rate=rate,
+            warmup_s=warmup_s,
+            hold_s=hold_s,
+            started_at="",
             # Overloaded, a service still achieves about its capacity.
             achieved_rate=min(rate, 1.08 * self.capacity),
             # A noisy probe misses the SLO only just; an overloaded step by far.
             percentile_ms=300.0 if noisy else 100.0 if passed else 2000.0,
-            passed=passed, reasons=[] if passed else ["p99 over the SLO"],
+            passed=passed,
+            reasons=[] if passed else ["p99 over the SLO"],
         )
 
 
@@ -74,7 +80,7 @@ def test_a_rate_that_fails_its_confirmation_counts_as_failing():
     outcome = capacity_search(flaky, CapacitySettings(), clock=flaky.clock)
     assert outcome.best.requested_rate < first
     assert outcome.confirmed
-    assert ("confirm" in [p for r, p in flaky.calls if r == first])
+    assert "confirm" in [p for r, p in flaky.calls if r == first]
 
 
 def test_below_the_first_probe_the_search_goes_down():

@@ -93,9 +93,11 @@ def test_slower_beyond_the_confidence_interval_fails(baseline: Path, tmp_path: P
     table = pl.read_csv(candidate / "compare.csv")
     row = table.filter(pl.col("runtime") == "slow", pl.col("tier") == "xs").row(0, named=True)
     # The difference and its standard error, computed here from the runs themselves.
-    runs = pl.read_parquet(baseline / "runs.parquet").filter(
-        pl.col("runtime") == "slow", pl.col("tier") == "xs"
-    )["rps"].to_list()
+    runs = (
+        pl.read_parquet(baseline / "runs.parquet")
+        .filter(pl.col("runtime") == "slow", pl.col("tier") == "xs")["rps"]
+        .to_list()
+    )
     scaled = [value * 0.8 for value in runs]
     assert row["rps_difference"] == pytest.approx(statistics.mean(scaled) - statistics.mean(runs))
     se = math.sqrt(statistics.variance(runs) / 2 + statistics.variance(scaled) / 2)
@@ -139,8 +141,10 @@ def test_sets_measured_differently_are_refused_with_the_difference_named(
     assert run_compare(str(baseline), str(candidate), "--allow-different") == 0
     report = (candidate / "compare.md").read_text()
     assert report.index("different conditions") < report.index("## req/s")
-    assert any("load stages" in line for line in condition_differences(
-        read_result_set(baseline), read_result_set(candidate)))
+    assert any(
+        "load stages" in line
+        for line in condition_differences(read_result_set(baseline), read_result_set(candidate))
+    )
 
 
 def test_csv_tables_compare_like_parquet(baseline: Path, tmp_path: Path):
@@ -167,7 +171,8 @@ def test_a_cell_that_ran_and_now_fails_is_a_regression(baseline: Path, tmp_path:
     candidate = tmp_path / "candidate"
     shutil.copytree(baseline, candidate)
     runs = pl.read_parquet(candidate / "runs.parquet").with_columns(
-        status=pl.when(pl.col("cell") == "fast-s").then(pl.lit("failed_to_start"))
+        status=pl.when(pl.col("cell") == "fast-s")
+        .then(pl.lit("failed_to_start"))
         .otherwise(pl.col("status")),
         status_reason=pl.when(pl.col("cell") == "fast-s")
         .then(pl.lit("failed to start: OOM-killed at 512 MiB"))

@@ -98,13 +98,11 @@ def test_nearest_values_compose_applies_exactly():
 
 def test_applied_limits_from_inspect():
     applied = limits_from_inspect(
-        {"NanoCpus": 250_000_000, "Memory": 268435456, "MemorySwap": 268435456,
-         "CpusetCpus": "0"}
+        {"NanoCpus": 250_000_000, "Memory": 268435456, "MemorySwap": 268435456, "CpusetCpus": "0"}
     )
     assert applied == LimitSet(0.25, 268435456, 268435456, "0")
     quota = limits_from_inspect(
-        {"NanoCpus": 0, "CpuQuota": 50_000, "CpuPeriod": 100_000, "Memory": 2**30,
-         "MemorySwap": 0}
+        {"NanoCpus": 0, "CpuQuota": 50_000, "CpuPeriod": 100_000, "Memory": 2**30, "MemorySwap": 0}
     )
     assert (quota.cpus, quota.memory_bytes) == (0.5, 2**30)
     # MemorySwap 0 means "not set": Docker gives twice the memory; -1 is unlimited.

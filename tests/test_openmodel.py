@@ -13,8 +13,13 @@ from tierbench.load.k6 import k6_binary
 
 def step(warmup_s: float, rate: float = 69.8) -> StepLoad:
     return StepLoad(
-        name="s07_step", rate=rate, warmup_s=warmup_s, hold_s=7.0,
-        pre_allocated_vus=40, max_vus=1000, graceful_stop_s=1.0,
+        name="s07_step",
+        rate=rate,
+        warmup_s=warmup_s,
+        hold_s=7.0,
+        pre_allocated_vus=40,
+        max_vus=1000,
+        graceful_stop_s=1.0,
     )
 
 

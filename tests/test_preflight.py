@@ -65,8 +65,12 @@ DOCKER_INFO = {
     "CPUSet": True,
 }
 LOCAL = "unix:///var/run/docker.sock"
-DEFAULT_TIERS = {"xs": (0.25, 256 * 1024**2), "s": (0.5, 512 * 1024**2), "m": (1.0, GiB),
-                 "l": (2.0, 2 * GiB)}
+DEFAULT_TIERS = {
+    "xs": (0.25, 256 * 1024**2),
+    "s": (0.5, 512 * 1024**2),
+    "m": (1.0, GiB),
+    "l": (2.0, 2 * GiB),
+}
 SEED = SweepShape(tiers=DEFAULT_TIERS, cells_per_tier=2, load_duration_s=90, cpu_pinning="auto")
 
 
@@ -484,15 +488,33 @@ def test_the_environment_builds_from_a_copy_of_its_file(tmp_path):
     started = time.perf_counter()
     conda = shutil.which("mamba") or shutil.which("conda")
     if conda:
-        command = [conda, "env", "create", "--quiet", "--yes", "--file", str(copy),
-                   "--prefix", str(tmp_path / "env")]
+        command = [
+            conda,
+            "env",
+            "create",
+            "--quiet",
+            "--yes",
+            "--file",
+            str(copy),
+            "--prefix",
+            str(tmp_path / "env"),
+        ]
     else:
         requirements = copy.with_suffix(".txt")
         requirements.write_text("\n".join(pip_lines()) + "\n")
-        command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
-                   "--ignore-installed", "--disable-pip-version-check", "-r", requirements.name]
-    result = subprocess.run(command, cwd=copy.parent, capture_output=True, text=True,
-                            timeout=900)
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            "-r",
+            requirements.name,
+        ]
+    result = subprocess.run(command, cwd=copy.parent, capture_output=True, text=True, timeout=900)
     print(f"{Path(command[0]).name}: {time.perf_counter() - started:.1f} s")
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -523,7 +545,9 @@ def test_a_workflow_script_imports_tierbench_from_its_own_checkout(tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "-c", runner, str(script), json.dumps(fake)],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(checkout / "src" / "tierbench" / "__init__.py")

@@ -14,7 +14,8 @@ import readme_figures  # noqa: E402
 def test_every_figure_block_in_the_readme_matches_its_file():
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "readme_figures.py"), "--check"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert len(list(readme_figures.BLOCK.finditer((REPO / "README.md").read_text()))) >= 10

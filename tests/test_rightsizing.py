@@ -70,8 +70,15 @@ def test_gke_autopilot_raises_requests_to_its_minimums_and_ratios(cpus, memory_g
 def capacity_table(**rows) -> pl.DataFrame:
     return pl.DataFrame(
         [
-            {"runtime": "ts", "tier": tier, "cpus": cpus, "memory_bytes": memory,
-             "capacity_rps": rps, "lower_bound": False, "memory_peak_bytes": peak}
+            {
+                "runtime": "ts",
+                "tier": tier,
+                "cpus": cpus,
+                "memory_bytes": memory,
+                "capacity_rps": rps,
+                "lower_bound": False,
+                "memory_peak_bytes": peak,
+            }
             for tier, (cpus, memory, rps, peak) in rows.items()
         ]
     )
@@ -121,8 +128,13 @@ def test_a_stricter_slo_judges_the_steps_again():
             {"phase": "probe", "offered_rate": 8, "rps": 40, "percentile_ms": 90, "reasons": ""},
             {"phase": "step", "offered_rate": 50, "rps": 250, "percentile_ms": 120, "reasons": ""},
             {"phase": "step", "offered_rate": 60, "rps": 300, "percentile_ms": 180, "reasons": ""},
-            {"phase": "step", "offered_rate": 70, "rps": 330,
-             "percentile_ms": 400, "reasons": "p99 400 ms > SLO 250 ms"},
+            {
+                "phase": "step",
+                "offered_rate": 70,
+                "rps": 330,
+                "percentile_ms": 400,
+                "reasons": "p99 400 ms > SLO 250 ms",
+            },
         ],
     }
     assert capacity_at_slo(record, 250) == (300, False)
@@ -136,13 +148,17 @@ def test_recommend_on_the_committed_example_prints_its_recommendation():
     example = REPO / "docs" / "example"
     result = subprocess.run(
         [*TIERBENCH, "recommend", str(example), "--target-rps", "1000"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == (example / "recommendation.md").read_text()
     stricter = subprocess.run(
         [*TIERBENCH, "recommend", str(example), "--target-rps", "1000", "--slo-ms", "100"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert stricter.returncode == 0, stricter.stderr
     assert "100 ms" in stricter.stdout and stricter.stdout != result.stdout

@@ -49,9 +49,12 @@ def test_each_default_tier_is_applied_and_read_back(tmp_path):
             # The kernel enforces what Docker reports, in the container's own cgroup.
             cgroup = locate_cgroup(container.state.pid)
             assert cgroup.read().memory_limit_bytes == requested.memory_bytes
-            assert cgroup.identity_problem(
-                container.id, requested.memory_bytes, round(requested.cpus * 1e9)
-            ) is None
+            assert (
+                cgroup.identity_problem(
+                    container.id, requested.memory_bytes, round(requested.cpus * 1e9)
+                )
+                is None
+            )
             kernel = cgroup.read_limits()
             assert kernel.cpu_quota_us == round(requested.cpus * kernel.cpu_period_us)
         finally:

@@ -9,19 +9,24 @@ import pytest
 
 from tierbench.aggregate.trust_warnings import Thresholds, cell_warnings, spread_warnings
 
-META = json.loads(
-    (Path(__file__).parent / "data" / "cells" / "meta" / "fast-s.json").read_text()
-)
+META = json.loads((Path(__file__).parent / "data" / "cells" / "meta" / "fast-s.json").read_text())
 QUIET_RUN = {
-    "cell": "fast-s", "cpus": 0.5, "requests": 5000, "window_s": 60.0, "error_rate": 0.0,
-    "dropped_iterations": 0.0, "oom_kills": 0, "k6_cpu_cores": 0.2,
+    "cell": "fast-s",
+    "cpus": 0.5,
+    "requests": 5000,
+    "window_s": 60.0,
+    "error_rate": 0.0,
+    "dropped_iterations": 0.0,
+    "oom_kills": 0,
+    "k6_cpu_cores": 0.2,
 }
 QUIET_META = {**META, "host": {**META["host"], "cores": 4}, "warnings": []}
 
 
 def warnings_for(run_changes: dict | None = None, meta_changes: dict | None = None) -> list[str]:
     return cell_warnings(
-        {**QUIET_RUN, **(run_changes or {})}, {**QUIET_META, **(meta_changes or {})},
+        {**QUIET_RUN, **(run_changes or {})},
+        {**QUIET_META, **(meta_changes or {})},
         Thresholds(),
     )
 

@@ -15,7 +15,11 @@ inputs, outputs = snakemake.input, snakemake.output
 cells = [
     CellFiles(name, Path(requests), Path(metrics), Path(meta), Path(resources))
     for name, requests, metrics, meta, resources in zip(
-        snakemake.params.cells, inputs.requests, inputs.metrics, inputs.meta, inputs.resources,
+        snakemake.params.cells,
+        inputs.requests,
+        inputs.metrics,
+        inputs.meta,
+        inputs.resources,
         strict=True,
     )
 ]

@@ -22,5 +22,8 @@ result = tidy_k6_json(
 )
 logging.info(
     "%s: %d lines, %d requests, %d other samples",
-    snakemake.input.k6, result.lines, result.requests, result.metric_samples,
+    snakemake.input.k6,
+    result.lines,
+    result.requests,
+    result.metric_samples,
 )

@@ -128,13 +128,12 @@ def _per_cell(runs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _judge(
-    metric: str, base: dict, cand: dict, settings: CompareSettings
-) -> dict[str, Any]:
+def _judge(metric: str, base: dict, cand: dict, settings: CompareSettings) -> dict[str, Any]:
     higher_is_better = COMPARED[metric]
     b, c = base.get(metric), cand.get(metric)
-    out: dict[str, Any] = {f"{metric}_{k}": None for k in (
-        "change", "difference", "se", "low", "high", "p")}
+    out: dict[str, Any] = {
+        f"{metric}_{k}": None for k in ("change", "difference", "se", "low", "high", "p")
+    }
     out[f"{metric}_regression"] = False
     if b is None:
         out[f"{metric}_verdict"] = "only in candidate"
@@ -144,8 +143,13 @@ def _judge(
         return out
     out[f"{metric}_change"] = c / b - 1 if b else None
     result = welch(
-        b, base.get(f"{metric}_sd") or 0.0, base["n"],
-        c, cand.get(f"{metric}_sd") or 0.0, cand["n"], settings.confidence,
+        b,
+        base.get(f"{metric}_sd") or 0.0,
+        base["n"],
+        c,
+        cand.get(f"{metric}_sd") or 0.0,
+        cand["n"],
+        settings.confidence,
     )
     if result is None:
         out[f"{metric}_difference"] = c - b
@@ -189,9 +193,7 @@ def compare_runs(
             row[f"{metric}_sd_cand"] = c.get(f"{metric}_sd")
             row |= _judge(metric, b, c, settings)
         verdicts = [row[f"{m}_verdict"] for m in COMPARED]
-        row["verdict"] = next(
-            (v for v in ("slower", "faster") if v in verdicts), verdicts[0]
-        )
+        row["verdict"] = next((v for v in ("slower", "faster") if v in verdicts), verdicts[0])
         row["regression"] = any(row[f"{m}_regression"] for m in COMPARED)
         if c.get("failed") and b.get("n") and not b.get("failed"):
             # It ran before and fails now: the worst regression there is.
@@ -259,21 +261,28 @@ def comparison_markdown(
             if row[f"{metric}_regression"]:
                 verdict += " — REGRESSION"
             lines.append(
-                "| " + " | ".join([
-                    row["runtime"], row["tier"],
-                    _mean(row[f"{metric}_base"], row[f"{metric}_sd_base"], row["n_base"], digits),
-                    _mean(row[f"{metric}_cand"], row[f"{metric}_sd_cand"], row["n_cand"], digits),
-                    _difference(row, metric, digits),
-                    _interval(row, metric, digits),
-                    "–" if change is None else f"{change:+.1%}",
-                    "–" if p is None else f"{p:.3f}",
-                    verdict,
-                ]) + " |"
+                "| "
+                + " | ".join(
+                    [
+                        row["runtime"],
+                        row["tier"],
+                        _mean(
+                            row[f"{metric}_base"], row[f"{metric}_sd_base"], row["n_base"], digits
+                        ),
+                        _mean(
+                            row[f"{metric}_cand"], row[f"{metric}_sd_cand"], row["n_cand"], digits
+                        ),
+                        _difference(row, metric, digits),
+                        _interval(row, metric, digits),
+                        "–" if change is None else f"{change:+.1%}",
+                        "–" if p is None else f"{p:.3f}",
+                        verdict,
+                    ]
+                )
+                + " |"
             )
         lines.append("")
-    for row in comparison.filter(pl.col("verdict").str.starts_with("failed")).iter_rows(
-        named=True
-    ):
+    for row in comparison.filter(pl.col("verdict").str.starts_with("failed")).iter_rows(named=True):
         lines.append(
             f"**{row['runtime']} at {row['tier']} ran in the baseline and {row['verdict']} in "
             "the candidate: a regression.**"

@@ -56,11 +56,19 @@ def relative_lines(summary: pl.DataFrame) -> list[str]:
 
 
 TABLE_COLUMNS = [
-    ("runtime", "runtime", None), ("tier", "tier", None), ("cpus", "CPUs", None),
-    ("rps", "req/s", 1), ("p50_ms", "p50 ms", 2), ("p95_ms", "p95 ms", 2),
-    ("p99_ms", "p99 ms", 2), ("error_rate", "errors", 4), ("cpu_mean_pct", "CPU % of limit", 1),
-    ("memory_peak_pct", "peak mem % of limit", 1), ("throttled_share", "throttled", 3),
-    ("rps_per_cpu", "req/s per CPU", 1), ("rps_per_gb", "req/s per GB", 1),
+    ("runtime", "runtime", None),
+    ("tier", "tier", None),
+    ("cpus", "CPUs", None),
+    ("rps", "req/s", 1),
+    ("p50_ms", "p50 ms", 2),
+    ("p95_ms", "p95 ms", 2),
+    ("p99_ms", "p99 ms", 2),
+    ("error_rate", "errors", 4),
+    ("cpu_mean_pct", "CPU % of limit", 1),
+    ("memory_peak_pct", "peak mem % of limit", 1),
+    ("throttled_share", "throttled", 3),
+    ("rps_per_cpu", "req/s per CPU", 1),
+    ("rps_per_gb", "req/s per GB", 1),
 ]
 
 

@@ -39,9 +39,14 @@ class AggregateOutputs:
     def in_results(cls, results: Path | str) -> AggregateOutputs:
         results = Path(results)
         return cls(
-            results / "runs.csv", results / "runs.parquet", results / "summary.csv",
-            results / "summary.parquet", results / "summary.md", results / "steps.csv",
-            results / "timeline.parquet", results / "warnings.md",
+            results / "runs.csv",
+            results / "runs.parquet",
+            results / "summary.csv",
+            results / "summary.parquet",
+            results / "summary.md",
+            results / "steps.csv",
+            results / "timeline.parquet",
+            results / "warnings.md",
         )
 
 

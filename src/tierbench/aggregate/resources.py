@@ -31,8 +31,15 @@ RESOURCE_CSV_SCHEMA = pl.Schema(
 )
 
 SUMMARY_COLUMNS = [
-    "cpu_mean_cores", "cpu_peak_cores", "cpu_mean_pct", "cpu_peak_pct", "throttled_share",
-    "memory_peak_bytes", "memory_peak_pct", "oom_kills", "restarts",
+    "cpu_mean_cores",
+    "cpu_peak_cores",
+    "cpu_mean_pct",
+    "cpu_peak_pct",
+    "throttled_share",
+    "memory_peak_bytes",
+    "memory_peak_pct",
+    "oom_kills",
+    "restarts",
 ]
 
 
@@ -53,9 +60,7 @@ def scan_resources(path: Path | str) -> pl.LazyFrame:
 
 def samples_frame(rows: list[dict]) -> pl.DataFrame:
     """Resource samples as a sampler holds them (dicts), read as their CSV would be."""
-    columns = {
-        name: [row.get(name) for row in rows] for name in RESOURCE_CSV_SCHEMA
-    }
+    columns = {name: [row.get(name) for row in rows] for name in RESOURCE_CSV_SCHEMA}
     return pl.DataFrame(columns, schema=RESOURCE_CSV_SCHEMA).with_columns(
         pl.col("timestamp").str.to_datetime(time_unit="ns", time_zone="UTC")
     )
@@ -120,8 +125,7 @@ def resource_summary(samples: pl.LazyFrame, start: datetime, end: datetime) -> p
         pl.col("cpu_pct_of_limit").filter(inside).max().alias("cpu_peak_pct"),
         pl.when(pl.col("nr_periods").filter(inside).sum() > 0)
         .then(
-            pl.col("nr_throttled").filter(inside).sum()
-            / pl.col("nr_periods").filter(inside).sum()
+            pl.col("nr_throttled").filter(inside).sum() / pl.col("nr_periods").filter(inside).sum()
         )
         .alias("throttled_share"),
         pl.col("memory_bytes").filter(inside).max().alias("memory_peak_bytes"),

@@ -38,7 +38,8 @@ def rate_expr(column: str) -> pl.Expr:
 def in_window(start: datetime, end: datetime) -> pl.Expr:
     """Samples whose k6 timestamp lies inside [start, end]."""
     return pl.col("timestamp").is_between(
-        pl.lit(start).dt.cast_time_unit("ns"), pl.lit(end).dt.cast_time_unit("ns"),
+        pl.lit(start).dt.cast_time_unit("ns"),
+        pl.lit(end).dt.cast_time_unit("ns"),
         closed="both",
     )
 

@@ -28,10 +28,30 @@ GB = 2**30
 WARNING_SEPARATOR = " | "
 
 SUMMARY_METRICS = [
-    "requests", "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
-    "error_rate", "iterations_per_s", "checks_pass_rate", "cpu_mean_cores", "cpu_peak_cores",
-    "cpu_mean_pct", "cpu_peak_pct", "throttled_share", "memory_peak_bytes", "memory_peak_pct",
-    "oom_kills", "rps_per_cpu", "rps_per_gb", "memory_peak_kernel_bytes", "load_side_share",
+    "requests",
+    "rps",
+    "avg_ms",
+    "min_ms",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "error_rate",
+    "iterations_per_s",
+    "checks_pass_rate",
+    "cpu_mean_cores",
+    "cpu_peak_cores",
+    "cpu_mean_pct",
+    "cpu_peak_pct",
+    "throttled_share",
+    "memory_peak_bytes",
+    "memory_peak_pct",
+    "oom_kills",
+    "rps_per_cpu",
+    "rps_per_gb",
+    "memory_peak_kernel_bytes",
+    "load_side_share",
 ]
 IDENTITY = ["runtime", "tier", "tier_order", "cpus", "memory_bytes"]
 
@@ -54,8 +74,13 @@ class CellFiles:
     def in_results(cls, results: Path | str, name: str) -> CellFiles:
         results = Path(results)
         requests = results / "tidy" / f"{name}.parquet"
-        return cls(name, requests, metrics_path_for(requests),
-                   results / "meta" / f"{name}.json", results / "resources" / f"{name}.csv")
+        return cls(
+            name,
+            requests,
+            metrics_path_for(requests),
+            results / "meta" / f"{name}.json",
+            results / "resources" / f"{name}.csv",
+        )
 
 
 # A cell's outcome (meta `status`): the runtime ran the load, failed before it, or died
@@ -109,8 +134,12 @@ def _parse_instant(text: str) -> datetime:
 
 def read_cell(files: CellFiles) -> MeasuredCell:
     """Read and check a cell's meta; every file it needs must exist."""
-    for label, path in (("meta", files.meta), ("tidy requests", files.requests),
-                        ("tidy metrics", files.metrics), ("resources", files.resources)):
+    for label, path in (
+        ("meta", files.meta),
+        ("tidy requests", files.requests),
+        ("tidy metrics", files.metrics),
+        ("resources", files.resources),
+    ):
         if not path.exists():
             raise CellError(
                 f"cell {files.name}: its {label} file {path} is missing; rerun that cell "
@@ -184,11 +213,13 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     resources_lf = scan_resources(cell.files.resources)
     k6_row, extra_row, resource_row = (
         frame.row(0, named=True)
-        for frame in pl.collect_all([
-            request_stats(requests_lf),
-            metric_stats(metrics_lf),
-            resource_summary(resources_lf, cell.window_start, cell.window_end),
-        ])
+        for frame in pl.collect_all(
+            [
+                request_stats(requests_lf),
+                metric_stats(metrics_lf),
+                resource_summary(resources_lf, cell.window_start, cell.window_end),
+            ]
+        )
     )
     if not k6_row["requests"] and cell.status != "ok":
         return _unmeasured_row(cell, limits)
@@ -202,9 +233,7 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     cpus = _limit(meta, "cpus")
     memory_bytes = _limit(meta, "memory_bytes")
     rps = k6_row["requests"] / window_s
-    kernel = kernel_window_figures(
-        resources_lf.collect(), cell.window_start, cell.window_end
-    )
+    kernel = kernel_window_figures(resources_lf.collect(), cell.window_start, cell.window_end)
     if "cpu_mean_cores" in kernel and cpus:
         resource_row["cpu_mean_cores"] = kernel["cpu_mean_cores"]
         resource_row["cpu_mean_pct"] = 100.0 * kernel["cpu_mean_cores"] / cpus
@@ -254,40 +283,106 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     return row
 
 
-RUNS_SCHEMA = pl.Schema({
-    "cell": pl.String, "runtime": pl.String, "tier": pl.String, "tier_order": pl.Int64,
-    "repeat": pl.Int64, "cpus": pl.Float64, "memory_bytes": pl.Int64, "window_s": pl.Float64,
-    "requests": pl.Int64, "avg_ms": pl.Float64, "min_ms": pl.Float64, "p50_ms": pl.Float64,
-    "p90_ms": pl.Float64, "p95_ms": pl.Float64, "p99_ms": pl.Float64, "max_ms": pl.Float64,
-    "error_rate": pl.Float64, "rps": pl.Float64, "iterations_per_s": pl.Float64,
-    "checks_pass_rate": pl.Float64, "dropped_iterations": pl.Float64, "vus_peak": pl.Float64,
-    "cpu_mean_cores": pl.Float64, "cpu_peak_cores": pl.Float64, "cpu_mean_pct": pl.Float64,
-    "cpu_peak_pct": pl.Float64, "throttled_share": pl.Float64,
-    "memory_peak_bytes": pl.Float64, "memory_peak_pct": pl.Float64, "oom_kills": pl.Int64,
-    "restarts": pl.Int64, "rps_per_cpu": pl.Float64, "rps_per_gb": pl.Float64,
-    "k6_cpu_cores": pl.Float64, "load_side_share": pl.Float64,
-    "memory_peak_kernel_bytes": pl.Float64, "resources_source": pl.String,
-    "contended": pl.Boolean, "limits_verified": pl.Boolean, "status": pl.String,
-    "status_reason": pl.String, "warnings": pl.String,
-})
+RUNS_SCHEMA = pl.Schema(
+    {
+        "cell": pl.String,
+        "runtime": pl.String,
+        "tier": pl.String,
+        "tier_order": pl.Int64,
+        "repeat": pl.Int64,
+        "cpus": pl.Float64,
+        "memory_bytes": pl.Int64,
+        "window_s": pl.Float64,
+        "requests": pl.Int64,
+        "avg_ms": pl.Float64,
+        "min_ms": pl.Float64,
+        "p50_ms": pl.Float64,
+        "p90_ms": pl.Float64,
+        "p95_ms": pl.Float64,
+        "p99_ms": pl.Float64,
+        "max_ms": pl.Float64,
+        "error_rate": pl.Float64,
+        "rps": pl.Float64,
+        "iterations_per_s": pl.Float64,
+        "checks_pass_rate": pl.Float64,
+        "dropped_iterations": pl.Float64,
+        "vus_peak": pl.Float64,
+        "cpu_mean_cores": pl.Float64,
+        "cpu_peak_cores": pl.Float64,
+        "cpu_mean_pct": pl.Float64,
+        "cpu_peak_pct": pl.Float64,
+        "throttled_share": pl.Float64,
+        "memory_peak_bytes": pl.Float64,
+        "memory_peak_pct": pl.Float64,
+        "oom_kills": pl.Int64,
+        "restarts": pl.Int64,
+        "rps_per_cpu": pl.Float64,
+        "rps_per_gb": pl.Float64,
+        "k6_cpu_cores": pl.Float64,
+        "load_side_share": pl.Float64,
+        "memory_peak_kernel_bytes": pl.Float64,
+        "resources_source": pl.String,
+        "contended": pl.Boolean,
+        "limits_verified": pl.Boolean,
+        "status": pl.String,
+        "status_reason": pl.String,
+        "warnings": pl.String,
+    }
+)
 
 RUNS_ORDER = [
-    "cell", "runtime", "tier", "tier_order", "repeat", "cpus", "memory_bytes", "window_s",
-    "requests", "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
-    "error_rate", "iterations_per_s", "checks_pass_rate", "dropped_iterations", "vus_peak",
-    "cpu_mean_cores", "cpu_peak_cores", "cpu_mean_pct", "cpu_peak_pct", "throttled_share",
-    "memory_peak_bytes", "memory_peak_pct", "oom_kills", "restarts", "rps_per_cpu",
-    "rps_per_gb", "k6_cpu_cores", "load_side_share", "memory_peak_kernel_bytes",
-    "resources_source", "contended", "limits_verified", "status", "status_reason", "warnings",
+    "cell",
+    "runtime",
+    "tier",
+    "tier_order",
+    "repeat",
+    "cpus",
+    "memory_bytes",
+    "window_s",
+    "requests",
+    "rps",
+    "avg_ms",
+    "min_ms",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "error_rate",
+    "iterations_per_s",
+    "checks_pass_rate",
+    "dropped_iterations",
+    "vus_peak",
+    "cpu_mean_cores",
+    "cpu_peak_cores",
+    "cpu_mean_pct",
+    "cpu_peak_pct",
+    "throttled_share",
+    "memory_peak_bytes",
+    "memory_peak_pct",
+    "oom_kills",
+    "restarts",
+    "rps_per_cpu",
+    "rps_per_gb",
+    "k6_cpu_cores",
+    "load_side_share",
+    "memory_peak_kernel_bytes",
+    "resources_source",
+    "contended",
+    "limits_verified",
+    "status",
+    "status_reason",
+    "warnings",
 ]
 
 
 def runtime_rank(cells: Sequence[MeasuredCell]) -> pl.Expr:
     """Each runtime's place in the order the cells come in (the config's order, from the
     workflow), so tables and charts list runtimes as the user did, not alphabetically."""
-    order = {runtime: rank for rank, runtime in enumerate(
-        dict.fromkeys(str(cell.meta["runtime"]) for cell in cells)
-    )}
+    order = {
+        runtime: rank
+        for rank, runtime in enumerate(dict.fromkeys(str(cell.meta["runtime"]) for cell in cells))
+    }
     return pl.col("runtime").replace_strict(order, return_dtype=pl.Int64)
 
 
@@ -304,12 +399,16 @@ def repeats_statistic(repeats: pl.Expr, pooled: bool) -> pl.Expr:
     """The `statistic` column: what every figure of the row is."""
     one = pl.lit("one run")
     if pooled:
-        return pl.when(repeats > 1).then(
-            pl.format("pooled requests of {} repeats", repeats)
-        ).otherwise(one)
-    return pl.when(repeats > 1).then(
-        pl.format("mean of {} repeats' own values; *_sd their sample sd", repeats)
-    ).otherwise(one)
+        return (
+            pl.when(repeats > 1)
+            .then(pl.format("pooled requests of {} repeats", repeats))
+            .otherwise(one)
+        )
+    return (
+        pl.when(repeats > 1)
+        .then(pl.format("mean of {} repeats' own values; *_sd their sample sd", repeats))
+        .otherwise(one)
+    )
 
 
 def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
@@ -318,17 +417,19 @@ def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
     the `statistic` column says so row by row."""
     metric_means = [pl.col(m).mean().alias(m) for m in SUMMARY_METRICS]
     rank = {status: index for index, status in enumerate(STATUSES)}
-    grouped = runs.group_by(IDENTITY, maintain_order=True).agg(
-        pl.len().alias("repeats"),
-        # The worst outcome of the repeats, and why (figures average the measured ones).
-        pl.col("status").replace_strict(rank, default=len(rank)).min().alias("status_rank"),
-        pl.col("status_reason").drop_nulls().first().alias("status_reason"),
-        *metric_means,
-        pl.col("contended").any(),
-        pl.col("warnings").filter(pl.col("warnings") != "").str.join(WARNING_SEPARATOR),
-        *(pl.col(m).std(ddof=1).alias(f"{m}_sd") for m in SUMMARY_METRICS),
-    ).with_columns(
-        (pl.col(f"{m}_sd") / pl.col(m)).alias(f"{m}_cv") for m in SUMMARY_METRICS
+    grouped = (
+        runs.group_by(IDENTITY, maintain_order=True)
+        .agg(
+            pl.len().alias("repeats"),
+            # The worst outcome of the repeats, and why (figures average the measured ones).
+            pl.col("status").replace_strict(rank, default=len(rank)).min().alias("status_rank"),
+            pl.col("status_reason").drop_nulls().first().alias("status_reason"),
+            *metric_means,
+            pl.col("contended").any(),
+            pl.col("warnings").filter(pl.col("warnings") != "").str.join(WARNING_SEPARATOR),
+            *(pl.col(m).std(ddof=1).alias(f"{m}_sd") for m in SUMMARY_METRICS),
+        )
+        .with_columns((pl.col(f"{m}_sd") / pl.col(m)).alias(f"{m}_cv") for m in SUMMARY_METRICS)
     )
     spread = [
         WARNING_SEPARATOR.join(spread_warnings(row, limits))
@@ -336,27 +437,54 @@ def summary_frame(runs: pl.DataFrame, limits: Thresholds) -> pl.DataFrame:
     ]
     summary = grouped.with_columns(
         pl.concat_str(
-            [pl.col("warnings"), pl.Series("spread", spread)], separator=WARNING_SEPARATOR,
+            [pl.col("warnings"), pl.Series("spread", spread)],
+            separator=WARNING_SEPARATOR,
             ignore_nulls=True,
-        ).str.strip_chars(" |").alias("warnings"),
+        )
+        .str.strip_chars(" |")
+        .alias("warnings"),
         repeats_statistic(pl.col("repeats"), pooled=False).alias("statistic"),
-        pl.col("status_rank").replace_strict(dict(enumerate(STATUSES)), default="ok")
+        pl.col("status_rank")
+        .replace_strict(dict(enumerate(STATUSES)), default="ok")
         .alias("status"),
     )
-    columns = [*IDENTITY[:3], "cpus", "memory_bytes", "repeats", "statistic", "status",
-               "status_reason", *SUMMARY_METRICS, "contended", "warnings"]
+    columns = [
+        *IDENTITY[:3],
+        "cpus",
+        "memory_bytes",
+        "repeats",
+        "statistic",
+        "status",
+        "status_reason",
+        *SUMMARY_METRICS,
+        "contended",
+        "warnings",
+    ]
     if summary["repeats"].max() > 1:
         columns += [f"{m}_{kind}" for m in SUMMARY_METRICS for kind in ("sd", "cv")]
     return summary.select(columns)
 
 
-STEPS_SCHEMA = pl.Schema({
-    "runtime": pl.String, "tier": pl.String, "tier_order": pl.Int64, "name": pl.String,
-    "method": pl.String, "statistic": pl.String, "requests": pl.UInt32, "rps": pl.Float64,
-    "avg_ms": pl.Float64, "min_ms": pl.Float64, "p50_ms": pl.Float64, "p90_ms": pl.Float64,
-    "p95_ms": pl.Float64, "p99_ms": pl.Float64, "max_ms": pl.Float64,
-    "error_rate": pl.Float64,
-})
+STEPS_SCHEMA = pl.Schema(
+    {
+        "runtime": pl.String,
+        "tier": pl.String,
+        "tier_order": pl.Int64,
+        "name": pl.String,
+        "method": pl.String,
+        "statistic": pl.String,
+        "requests": pl.UInt32,
+        "rps": pl.Float64,
+        "avg_ms": pl.Float64,
+        "min_ms": pl.Float64,
+        "p50_ms": pl.Float64,
+        "p90_ms": pl.Float64,
+        "p95_ms": pl.Float64,
+        "p99_ms": pl.Float64,
+        "max_ms": pl.Float64,
+        "error_rate": pl.Float64,
+    }
+)
 
 
 def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
@@ -381,8 +509,7 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
         )
     windows = (
         pl.DataFrame(
-            [(c.meta["runtime"], c.meta["tier"],
-              c.window_s) for c in cells],
+            [(c.meta["runtime"], c.meta["tier"], c.window_s) for c in cells],
             schema={"runtime": pl.String, "tier": pl.String, "window_s": pl.Float64},
             orient="row",
         )
@@ -399,22 +526,51 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
             rps=pl.col("requests") / pl.col("window_s"),
             statistic=repeats_statistic(pl.col("repeats"), pooled=True),
         )
-        .select("runtime", "tier", "tier_order", "name", "method", "statistic", "requests",
-                "rps", "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
-                "error_rate")
+        .select(
+            "runtime",
+            "tier",
+            "tier_order",
+            "name",
+            "method",
+            "statistic",
+            "requests",
+            "rps",
+            "avg_ms",
+            "min_ms",
+            "p50_ms",
+            "p90_ms",
+            "p95_ms",
+            "p99_ms",
+            "max_ms",
+            "error_rate",
+        )
         .sort("tier_order", "tier", runtime_rank(cells), "name", nulls_last=True)
         .collect()
     )
 
 
-TIMELINE_SCHEMA = pl.Schema({
-    "runtime": pl.String, "tier": pl.String, "tier_order": pl.Int64, "repeat": pl.Int64,
-    "t_s": pl.Int64, "in_window": pl.Boolean, "rps": pl.Float64, "p50_ms": pl.Float64,
-    "p95_ms": pl.Float64, "p99_ms": pl.Float64, "error_rate": pl.Float64,
-    "errors": pl.Int64, "vus": pl.Float64, "cpu_cores": pl.Float64,
-    "cpu_pct_of_limit": pl.Float64, "memory_bytes": pl.Float64,
-    "memory_pct_of_limit": pl.Float64, "throttled_share": pl.Float64,
-})
+TIMELINE_SCHEMA = pl.Schema(
+    {
+        "runtime": pl.String,
+        "tier": pl.String,
+        "tier_order": pl.Int64,
+        "repeat": pl.Int64,
+        "t_s": pl.Int64,
+        "in_window": pl.Boolean,
+        "rps": pl.Float64,
+        "p50_ms": pl.Float64,
+        "p95_ms": pl.Float64,
+        "p99_ms": pl.Float64,
+        "error_rate": pl.Float64,
+        "errors": pl.Int64,
+        "vus": pl.Float64,
+        "cpu_cores": pl.Float64,
+        "cpu_pct_of_limit": pl.Float64,
+        "memory_bytes": pl.Float64,
+        "memory_pct_of_limit": pl.Float64,
+        "throttled_share": pl.Float64,
+    }
+)
 
 
 def _seconds_since(start: datetime) -> pl.Expr:
@@ -430,8 +586,10 @@ def cell_timeline(cell: MeasuredCell) -> pl.LazyFrame:
         .group_by("t_s")
         .agg(
             pl.len().cast(pl.Float64).alias("rps"),
-            *(pl.col("duration_ms").quantile(p, interpolation="linear").alias(f"{n}_ms")
-              for n, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))),
+            *(
+                pl.col("duration_ms").quantile(p, interpolation="linear").alias(f"{n}_ms")
+                for n, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+            ),
             pl.col("failed").mean().alias("error_rate"),
             pl.col("failed").sum().cast(pl.Int64).alias("errors"),
         )
@@ -468,8 +626,10 @@ def timeline_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
     cells = [cell for cell in cells if cell.measured]
     if not cells:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
-    frames = [cell_timeline(cell).select(list(TIMELINE_SCHEMA)).cast(dict(TIMELINE_SCHEMA))
-              for cell in cells]
+    frames = [
+        cell_timeline(cell).select(list(TIMELINE_SCHEMA)).cast(dict(TIMELINE_SCHEMA))
+        for cell in cells
+    ]
     return pl.concat(pl.collect_all(frames), how="vertical").sort(
         "tier_order", "tier", runtime_rank(cells), "repeat", "t_s", nulls_last=True
     )

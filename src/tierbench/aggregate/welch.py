@@ -92,9 +92,7 @@ def welch(
     if standard_error == 0.0:
         p_value = 1.0 if difference == 0.0 else 0.0
         return WelchResult(difference, 0.0, math.inf, difference, difference, p_value, confidence)
-    dof = (base_var + cand_var) ** 2 / (
-        base_var**2 / (base_n - 1) + cand_var**2 / (cand_n - 1)
-    )
+    dof = (base_var + cand_var) ** 2 / (base_var**2 / (base_n - 1) + cand_var**2 / (cand_n - 1))
     critical = t_quantile((1.0 + confidence) / 2.0, dof)
     statistic = difference / standard_error
     p_value = 2.0 * (1.0 - t_cdf(abs(statistic), dof))

@@ -174,8 +174,11 @@ def run_capacity_cell(
                 pool = min(settings.max_vus, 2 * max(pool, int(result.vus_max or 0)))
                 result.reasons.append(f"held again with {pool} VUs")
                 held_again.append(result)
-                say(log, f"{cell.name}: k6 dropped iterations with all its VUs busy while "
-                    f"latency was within the SLO; the step runs again with {pool} VUs")
+                say(
+                    log,
+                    f"{cell.name}: k6 dropped iterations with all its VUs busy while "
+                    f"latency was within the SLO; the step runs again with {pool} VUs",
+                )
                 # The iterations it did complete say how long one takes (think time
                 # included): the retry waits that long for those still running at its end.
                 iteration_s[0] = max(iteration_s[0], result.iteration_p99_s or 0.0)
@@ -202,8 +205,18 @@ def run_capacity_cell(
                 graceful_stop_s=graceful_stop_s(iteration_s[0], settings),
             )
             result = _run_step(
-                backend, runtime, placement, sweep, settings, step, phase, raw, work, log,
-                cores_given, shared,
+                backend,
+                runtime,
+                placement,
+                sweep,
+                settings,
+                step,
+                phase,
+                raw,
+                work,
+                log,
+                cores_given,
+                shared,
             )
             runtime.wait_until_idle(placement.requested.cpus, settings)
             return result
@@ -222,8 +235,10 @@ def run_capacity_cell(
     verdict = classify(outcome, settings, shared)
     every_step = sorted([*outcome.steps, *held_again], key=lambda result: result.started_at)
     status = "crashed" if outcome.stopped else "ok"
-    say(log, f"{cell.name}: capacity {verdict.shown}, limited by {verdict.limited_by}: "
-        f"{verdict.reason}")
+    say(
+        log,
+        f"{cell.name}: capacity {verdict.shown}, limited by {verdict.limited_by}: {verdict.reason}",
+    )
     shutil.rmtree(work, ignore_errors=True)
     failure = None if runtime.unplaceable is None else runtime.unplaceable.evidence
     record = {
@@ -306,11 +321,12 @@ def failed_start_record(
 ) -> dict[str, Any]:
     """The record of a cell whose runtime never started at this tier: that is its answer."""
     return {
-        **_record_head(
-            sweep, cell, placement, settings, "failed_to_start", failure.evidence
-        ),
-        "limits": {"requested": placement.requested.as_dict(),
-                   "applied": placement.requested.as_dict(), "verified": False},
+        **_record_head(sweep, cell, placement, settings, "failed_to_start", failure.evidence),
+        "limits": {
+            "requested": placement.requested.as_dict(),
+            "applied": placement.requested.as_dict(),
+            "verified": False,
+        },
         "workers": None,
         "pinning": placement.cpus.as_dict(),
         "contended": placement.cpus.contended,

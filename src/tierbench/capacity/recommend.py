@@ -62,9 +62,7 @@ def recommendation(
     slo = slo_ms if slo_ms is not None else (searched[0] if searched.len() else settings.slo_ms)
     if slo_ms is not None and records is not None:
         capacity = rejudged(capacity, records, slo_ms)
-    options = plan_options(
-        capacity, prices, target_rps, settings.headroom, settings.memory_margin
-    )
+    options = plan_options(capacity, prices, target_rps, settings.headroom, settings.memory_margin)
     best = cheapest(options)
     return {
         "target_rps": target_rps,
@@ -73,8 +71,14 @@ def recommendation(
         "headroom": settings.headroom,
         "memory_margin": settings.memory_margin,
         "prices": [
-            {"name": p.name, "vcpu_hour": p.vcpu_hour, "gb_hour": p.gb_hour,
-             "sizing": p.sizing, "source": p.source, "date": p.date}
+            {
+                "name": p.name,
+                "vcpu_hour": p.vcpu_hour,
+                "gb_hour": p.gb_hour,
+                "sizing": p.sizing,
+                "source": p.source,
+                "date": p.date,
+            }
             for p in prices
         ],
         "options": [o.as_dict() for o in options],
@@ -136,8 +140,11 @@ def recommendation_markdown(report: dict[str, Any]) -> str:
             row = [o for o in options if o.runtime == runtime and o.tier == tier]
             first = row[0]
             cells = [
-                tier, f"{first.cpus:g}", f"{first.memory_bytes / 2**20:,.0f} MiB",
-                _capacity(first), "–" if first.replicas is None else str(first.replicas),
+                tier,
+                f"{first.cpus:g}",
+                f"{first.memory_bytes / 2**20:,.0f} MiB",
+                _capacity(first),
+                "–" if first.replicas is None else str(first.replicas),
                 "yes" if first.memory_fits else "**no**",
             ]
             for option in row:
@@ -145,8 +152,10 @@ def recommendation_markdown(report: dict[str, Any]) -> str:
                     cells.append(option.note or "–")
                     continue
                 size = f"{option.billed_vcpu:g} vCPU / {option.billed_gb:g} GB"
-                text = (f"{size} · {_money(option.cost_per_hour, 3)} · "
-                        f"{_money(option.cost_per_million)}")
+                text = (
+                    f"{size} · {_money(option.cost_per_hour, 3)} · "
+                    f"{_money(option.cost_per_million)}"
+                )
                 cells.append(text if option.viable else f"~~{text}~~ ({option.note})")
             lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Prices", ""]

@@ -126,12 +126,21 @@ def plan_options(
                 per_million = per_hour / (target_rps * 3600) * 1e6
             options.append(
                 Option(
-                    runtime=row["runtime"], tier=row["tier"], cpus=row["cpus"],
-                    memory_bytes=row["memory_bytes"], capacity_rps=rps,
-                    lower_bound=bool(row["lower_bound"]), replicas=replicas,
-                    memory_fits=fits, provider=price.name, billed_vcpu=vcpu, billed_gb=gb,
-                    cost_per_hour=per_hour, cost_per_million=per_million,
-                    viable=not note and per_hour is not None, note=note,
+                    runtime=row["runtime"],
+                    tier=row["tier"],
+                    cpus=row["cpus"],
+                    memory_bytes=row["memory_bytes"],
+                    capacity_rps=rps,
+                    lower_bound=bool(row["lower_bound"]),
+                    replicas=replicas,
+                    memory_fits=fits,
+                    provider=price.name,
+                    billed_vcpu=vcpu,
+                    billed_gb=gb,
+                    cost_per_hour=per_hour,
+                    cost_per_million=per_million,
+                    viable=not note and per_hour is not None,
+                    note=note,
                 )
             )
     return options

@@ -161,9 +161,7 @@ def judge(result: StepResult, settings: CapacitySettings) -> StepResult:
     elif result.percentile_ms is not None and result.percentile_ms > settings.slo_ms:
         reasons.append(f"{label} {result.percentile_ms:.0f} ms > SLO {settings.slo_ms:g} ms")
     if result.error_rate is not None and result.error_rate >= settings.max_error_rate:
-        reasons.append(
-            f"errors {result.error_rate:.1%} >= {settings.max_error_rate:.0%}"
-        )
+        reasons.append(f"errors {result.error_rate:.1%} >= {settings.max_error_rate:.0%}")
     offered = result.offered_rate * result.hold_s
     achieved = (result.achieved_rate or 0.0) * result.hold_s
     if achieved < settings.min_achieved * offered - ITERATION_SLACK:

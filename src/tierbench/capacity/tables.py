@@ -138,7 +138,7 @@ def capacity_markdown(frame: pl.DataFrame) -> str:
         f"The highest arrival rate each runtime sustains at each tier with {slo_text}, "
         "errors under 1 %, at least 95 % of the offered rate achieved and no dropped "
         "iteration, found by a search of constant-rate steps and confirmed by a second run. "
-        "\"≥ N\" is a lower bound: the load generator, an upstream or the search's bound "
+        '"≥ N" is a lower bound: the load generator, an upstream or the search\'s bound '
         "stopped the search, not the runtime.",
         "",
         "| runtime | tier | CPUs | memory | workers | capacity req/s | latency at capacity ms "
@@ -147,17 +147,23 @@ def capacity_markdown(frame: pl.DataFrame) -> str:
     ]
     for row in frame.iter_rows(named=True):
         lines.append(
-            "| " + " | ".join([
-                row["runtime"], row["tier"], f"{row['cpus']:g}",
-                f"{row['memory_bytes'] / 2**20:,.0f} MiB",
-                "–" if row["workers"] is None else str(row["workers"]),
-                shown_capacity(row),
-                _number(row["latency_ms_at_capacity"], 1),
-                _number(row["cpu_pct_at_capacity"], 0),
-                _number(row["rps_per_cpu_at_capacity"], 0),
-                row["limited_by"],
-                _number(row["search_s"], 0),
-            ]) + " |"
+            "| "
+            + " | ".join(
+                [
+                    row["runtime"],
+                    row["tier"],
+                    f"{row['cpus']:g}",
+                    f"{row['memory_bytes'] / 2**20:,.0f} MiB",
+                    "–" if row["workers"] is None else str(row["workers"]),
+                    shown_capacity(row),
+                    _number(row["latency_ms_at_capacity"], 1),
+                    _number(row["cpu_pct_at_capacity"], 0),
+                    _number(row["rps_per_cpu_at_capacity"], 0),
+                    row["limited_by"],
+                    _number(row["search_s"], 0),
+                ]
+            )
+            + " |"
         )
     lines += ["", "## Why each search stopped", ""]
     for row in frame.iter_rows(named=True):
@@ -166,7 +172,10 @@ def capacity_markdown(frame: pl.DataFrame) -> str:
 
 
 def write_capacity_tables(
-    records: Sequence[dict[str, Any]], csv: Path, parquet: Path, markdown: Path,
+    records: Sequence[dict[str, Any]],
+    csv: Path,
+    parquet: Path,
+    markdown: Path,
     runtimes: Sequence[str] = (),
 ) -> pl.DataFrame:
     frame = capacity_frame(records, runtimes)

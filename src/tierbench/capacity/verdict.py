@@ -95,8 +95,10 @@ def _load_generator(
 
 def _upstream(step: StepResult) -> str | None:
     support = step.support_cpu_cores or 0.0
-    if step.load_side_share is not None and step.load_side_share >= SATURATED and support > (
-        step.k6_cpu_cores or 0.0
+    if (
+        step.load_side_share is not None
+        and step.load_side_share >= SATURATED
+        and support > (step.k6_cpu_cores or 0.0)
     ):
         return (
             f"the support services used {support:.2f} cores and the load side's cores were "
@@ -140,11 +142,14 @@ def classify(
     passing = [s for s in outcome.steps if s.passed and s.memory_peak_bytes is not None]
     memory_peak = max((s.memory_peak_bytes for s in passing), default=None)
     if failing is None:
-        limited_by, evidence = "search-bound", (
-            f"every step passed up to the search's bound of {settings.max_rate:g} iterations/s "
-            "(raise capacity.max_rate)"
-            if outcome.reached_max_rate
-            else "the search ran out of time before any step failed"
+        limited_by, evidence = (
+            "search-bound",
+            (
+                f"every step passed up to the search's bound of {settings.max_rate:g} iterations/s "
+                "(raise capacity.max_rate)"
+                if outcome.reached_max_rate
+                else "the search ran out of time before any step failed"
+            ),
         )
         if best is not None and (why := _load_generator(best, settings, shared_with_runtime)):
             limited_by, evidence = "load-generator", why

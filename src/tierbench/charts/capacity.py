@@ -68,8 +68,8 @@ def load_capacity_data(
     capacity: Path | str, records: list[Path | str], recommendation: Path | str | None = None
 ) -> CapacityData:
     """The capacity table, the cells' records (their steps) and the right-sizing report."""
-    table = pl.read_parquet(capacity) if str(capacity).endswith(".parquet") else pl.read_csv(
-        capacity
+    table = (
+        pl.read_parquet(capacity) if str(capacity).endswith(".parquet") else pl.read_csv(capacity)
     )
     steps = {}
     for path in records:
@@ -114,9 +114,13 @@ def load_capacity_data(
         for o in report["options"]
     }
     return CapacityData(
-        **{**data.__dict__, "costs": costs, "cheapest": report["cheapest"],
-           "providers": [p["name"] for p in report["prices"]],
-           "target_rps": report["target_rps"]}
+        **{
+            **data.__dict__,
+            "costs": costs,
+            "cheapest": report["cheapest"],
+            "providers": [p["name"] for p in report["prices"]],
+            "target_rps": report["target_rps"],
+        }
     )
 
 
@@ -281,11 +285,17 @@ def axis_pair(
         "title": {"font": {"size": font_size - 1}},
     }
     layout[x_axis.replace("x", "xaxis")] = {
-        **common, "domain": domain_x, "anchor": y_axis, "range": x_range,
+        **common,
+        "domain": domain_x,
+        "anchor": y_axis,
+        "range": x_range,
         "title": {**common["title"], "text": x_title},
     }
     layout[y_axis.replace("y", "yaxis")] = {
-        **common, "domain": domain_y, "anchor": x_axis, "range": y_range,
+        **common,
+        "domain": domain_y,
+        "anchor": x_axis,
+        "range": y_range,
         "type": "log" if log_y else "linear",
         "title": {**common["title"], "text": y_title},
     }
@@ -349,9 +359,7 @@ def capacity_values(data: CapacityData) -> tuple[dict, dict]:
     for runtime in data.runtimes:
         cells = [data.cell(runtime, t.name) for t in data.tiers]
         values[runtime] = [c.capacity_rps if c else None for c in cells]
-        texts[runtime] = [
-            f"{c.shown}<br>{c.limited_by}" if c else theme.NO_DATA for c in cells
-        ]
+        texts[runtime] = [f"{c.shown}<br>{c.limited_by}" if c else theme.NO_DATA for c in cells]
     return values, texts
 
 
@@ -374,7 +382,7 @@ def footer(data: CapacityData) -> str:
     notes = [
         " · ".join(parts),
         "● step passed  ○ step failed  ★ capacity (confirmed by a second run)  "
-        "\"≥\": the load generator, an upstream or the search bound stopped the search "
+        '"≥": the load generator, an upstream or the search bound stopped the search '
         "(a lower bound, not a capacity)",
     ]
     if any(c.lower_bound for c in data.cells.values()):
@@ -402,15 +410,21 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
         x0 = 0.03 + column * (panel_w + gap)
         x_range = x_range_of(data, tier.name)
         axes = axis_pair(
-            layout, index, [x0, x0 + panel_w], [0.56, 0.86], x_range, y_range, font_size,
-            x_title="achieved req/s", y_title=f"{data.percentile_label} ms" if column == 0 else "",
+            layout,
+            index,
+            [x0, x0 + panel_w],
+            [0.56, 0.86],
+            x_range,
+            y_range,
+            font_size,
+            x_title="achieved req/s",
+            y_title=f"{data.percentile_label} ms" if column == 0 else "",
         )
         traces += knee_traces(data, tier.name, axes, font_size=font_size - 2, legend=column == 0)
         traces.append(slo_line(data, axes, x_range))
-        annotations.append(panel_title(
-            f"{theme.tier_label(tier.name)} · {theme.format_limits(tier.cpus, tier.memory_bytes)}",
-            x0, 0.87, font_size,
-        ))
+        limits = theme.format_limits(tier.cpus, tier.memory_bytes)
+        title = f"{theme.tier_label(tier.name)} · {limits}"
+        annotations.append(panel_title(title, x0, 0.87, font_size))
     lower = [("Capacity at the SLO (req/s)", capacity_values(data))]
     for provider in data.providers:
         lower.append((f"Cost per million requests, {provider}", cost_values(data, provider)))
@@ -420,7 +434,13 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
         x0 = 0.03 + column * (widths + gap)
         peak = max([v for vs in values.values() for v in vs if v] or [1.0])
         axes = axis_pair(
-            layout, index, [x0, x0 + widths], [0.12, 0.42], None, [0, peak * 1.3], font_size,
+            layout,
+            index,
+            [x0, x0 + widths],
+            [0.12, 0.42],
+            None,
+            [0, peak * 1.3],
+            font_size,
             log_y=False,
         )
         layout[axes[0].replace("x", "xaxis")].update(
@@ -428,25 +448,50 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
         )
         traces += bar_traces(data, values, texts, axes, font_size)
         annotations.append(panel_title(title, x0, 0.43, font_size))
-    annotations.append({
-        "text": f"<b>Capacity: {' vs '.join(data.runtimes)} at each tier</b>",
-        "x": 0.03, "y": 0.995, "xref": "paper", "yref": "paper", "xanchor": "left",
-        "yanchor": "top", "showarrow": False, "font": {"size": round(font_size * 1.6)},
-    })
-    annotations.append({
-        "text": footer(data), "x": 0.03, "y": 0.0, "xref": "paper", "yref": "paper",
-        "xanchor": "left", "yanchor": "bottom", "align": "left", "showarrow": False,
-        "font": {"size": font_size - 2, "color": theme.MUTED},
-    })
-    layout.update({
-        "annotations": annotations,
-        "barmode": "group",
-        "bargap": 0.25,
-        "showlegend": True,
-        "legend": {"orientation": "h", "x": 0.99, "xanchor": "right", "y": 0.995,
-                   "yanchor": "top", "font": {"size": font_size + 1}},
-        "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
-    })
+    annotations.append(
+        {
+            "text": f"<b>Capacity: {' vs '.join(data.runtimes)} at each tier</b>",
+            "x": 0.03,
+            "y": 0.995,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "top",
+            "showarrow": False,
+            "font": {"size": round(font_size * 1.6)},
+        }
+    )
+    annotations.append(
+        {
+            "text": footer(data),
+            "x": 0.03,
+            "y": 0.0,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "align": "left",
+            "showarrow": False,
+            "font": {"size": font_size - 2, "color": theme.MUTED},
+        }
+    )
+    layout.update(
+        {
+            "annotations": annotations,
+            "barmode": "group",
+            "bargap": 0.25,
+            "showlegend": True,
+            "legend": {
+                "orientation": "h",
+                "x": 0.99,
+                "xanchor": "right",
+                "y": 0.995,
+                "yanchor": "top",
+                "font": {"size": font_size + 1},
+            },
+            "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
+        }
+    )
     return {"data": traces, "layout": layout}
 
 
@@ -455,16 +500,19 @@ def capacity_table_figure(data: CapacityData, width: int, height: int) -> dict:
     layout = theme.base_layout(width, height)
     font_size = layout["font"]["size"]
     header = ["tier", *data.runtimes]
-    columns: list[list[str]] = [[
-        f"<b>{theme.tier_label(t.name)}</b><br>{theme.format_limits(t.cpus, t.memory_bytes)}"
-        for t in data.tiers
-    ]]
+    columns: list[list[str]] = [
+        [
+            f"<b>{theme.tier_label(t.name)}</b><br>{theme.format_limits(t.cpus, t.memory_bytes)}"
+            for t in data.tiers
+        ]
+    ]
     for runtime in data.runtimes:
         column = []
         for tier in data.tiers:
             cell = data.cell(runtime, tier.name)
             column.append(
-                theme.NO_DATA if cell is None
+                theme.NO_DATA
+                if cell is None
                 else f"<b>{cell.shown}</b> req/s<br>limited by {cell.limited_by}"
             )
         columns.append(column)
@@ -476,8 +524,10 @@ def capacity_table_figure(data: CapacityData, width: int, height: int) -> dict:
         "header": {
             "values": [f"<b>{h}</b>" for h in header],
             "fill": {"color": ["#F2F2F2"] + [colours[r] for r in data.runtimes]},
-            "font": {"color": [theme.TEXT] + ["#FFFFFF"] * len(data.runtimes),
-                     "size": font_size + 2},
+            "font": {
+                "color": [theme.TEXT] + ["#FFFFFF"] * len(data.runtimes),
+                "size": font_size + 2,
+            },
             "height": font_size * 2.4,
             "align": "center",
         },
@@ -501,15 +551,40 @@ def capacity_table_figure(data: CapacityData, width: int, height: int) -> dict:
         else f"{data.percentile_label} ≤ {data.slo_ms:g} ms"
     )
     layout["annotations"] = [
-        {"text": "<b>Capacity at the SLO</b>", "x": 0.5, "y": 0.97, "xref": "paper",
-         "yref": "paper", "xanchor": "center", "yanchor": "top", "showarrow": False,
-         "font": {"size": round(font_size * 1.8)}},
-        {"text": subtitle, "x": 0.5, "y": 0.9, "xref": "paper", "yref": "paper",
-         "xanchor": "center", "yanchor": "top", "showarrow": False,
-         "font": {"size": font_size, "color": theme.MUTED}},
-        {"text": footer(data), "x": 0.03, "y": 0.02, "xref": "paper", "yref": "paper",
-         "xanchor": "left", "yanchor": "bottom", "align": "left", "showarrow": False,
-         "font": {"size": font_size - 3, "color": theme.MUTED}},
+        {
+            "text": "<b>Capacity at the SLO</b>",
+            "x": 0.5,
+            "y": 0.97,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "center",
+            "yanchor": "top",
+            "showarrow": False,
+            "font": {"size": round(font_size * 1.8)},
+        },
+        {
+            "text": subtitle,
+            "x": 0.5,
+            "y": 0.9,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "center",
+            "yanchor": "top",
+            "showarrow": False,
+            "font": {"size": font_size, "color": theme.MUTED},
+        },
+        {
+            "text": footer(data),
+            "x": 0.03,
+            "y": 0.02,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "align": "left",
+            "showarrow": False,
+            "font": {"size": font_size - 3, "color": theme.MUTED},
+        },
     ]
     layout["margin"] = {"l": 10, "r": 10, "t": 10, "b": 10}
     return {"data": [trace], "layout": layout}

@@ -45,8 +45,15 @@ def search_frame(
     tier = data.tiers[tier_index]
     x_range = x_range_of(data, tier.name)
     axes = axis_pair(
-        layout, 1, [0.05, 0.6], [0.14, 0.8], x_range, latency_range(data), font_size,
-        x_title="achieved requests/s", y_title=f"{data.percentile_label} latency (ms)",
+        layout,
+        1,
+        [0.05, 0.6],
+        [0.14, 0.8],
+        x_range,
+        latency_range(data),
+        font_size,
+        x_title="achieved requests/s",
+        y_title=f"{data.percentile_label} latency (ms)",
     )
     traces = knee_traces(data, tier.name, axes, shown, font_size=font_size, legend=True)
     traces.append(slo_line(data, axes, x_range))
@@ -86,28 +93,57 @@ def search_frame(
         {
             "text": f"<b>Searching capacity · {theme.tier_label(tier.name)} tier · "
             f"{theme.format_limits(tier.cpus, tier.memory_bytes)}</b>",
-            "x": 0.05, "y": 0.98, "xref": "paper", "yref": "paper", "xanchor": "left",
-            "yanchor": "top", "showarrow": False, "font": {"size": round(font_size * 1.5)},
+            "x": 0.05,
+            "y": 0.98,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "top",
+            "showarrow": False,
+            "font": {"size": round(font_size * 1.5)},
         },
         {
-            "text": "<br>".join(lines) or " ", "x": 0.05, "y": 0.9, "xref": "paper",
-            "yref": "paper", "xanchor": "left", "yanchor": "top", "align": "left",
-            "showarrow": False, "font": {"size": font_size, "color": theme.MUTED},
+            "text": "<br>".join(lines) or " ",
+            "x": 0.05,
+            "y": 0.9,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "top",
+            "align": "left",
+            "showarrow": False,
+            "font": {"size": font_size, "color": theme.MUTED},
         },
         panel_title("Capacity at the SLO (req/s)", 0.68, 0.81, font_size),
         {
             "text": f"dashed: SLO {data.percentile_label} ≤ {data.slo_ms:g} ms · ● passed "
-            "○ failed ★ capacity", "x": 0.05, "y": 0.01, "xref": "paper", "yref": "paper",
-            "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+            "○ failed ★ capacity",
+            "x": 0.05,
+            "y": 0.01,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "showarrow": False,
             "font": {"size": font_size - 2, "color": theme.MUTED},
         },
     ]
-    layout.update({
-        "barmode": "group", "bargap": 0.25, "showlegend": True,
-        "legend": {"orientation": "h", "x": 0.6, "xanchor": "right", "y": 0.86,
-                   "yanchor": "bottom", "font": {"size": font_size}},
-        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-    })
+    layout.update(
+        {
+            "barmode": "group",
+            "bargap": 0.25,
+            "showlegend": True,
+            "legend": {
+                "orientation": "h",
+                "x": 0.6,
+                "xanchor": "right",
+                "y": 0.86,
+                "yanchor": "bottom",
+                "font": {"size": font_size},
+            },
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        }
+    )
     return {"data": traces, "layout": layout}
 
 
@@ -137,8 +173,13 @@ def render_capacity_animation(
 ) -> int:
     figures = search_figures(data, options)
     frames = render_figures(figures, workers=options.workers or default_workers())
-    colours = [*theme.runtime_colours(data.runtimes).values(), theme.TEXT, theme.MUTED,
-               theme.PROBLEM, theme.GRID]
+    colours = [
+        *theme.runtime_colours(data.runtimes).values(),
+        theme.TEXT,
+        theme.MUTED,
+        theme.PROBLEM,
+        theme.GRID,
+    ]
     with replaced_atomically(gif, keep_suffix=True) as temporary:
         write_gif(frames, temporary, options.fps, exact_colours=colours)
     with replaced_atomically(mp4, keep_suffix=True) as temporary:
@@ -162,7 +203,8 @@ def capacity_html(data: CapacityData, recommendation_md: str | None = None) -> s
     sections = figure_sections(figures, "tierbench-capacity")
     if recommendation_md:
         sections.append(
-            "<section><h2>Right-sizing</h2>\n<pre>" + html.escape(recommendation_md)
+            "<section><h2>Right-sizing</h2>\n<pre>"
+            + html.escape(recommendation_md)
             + "</pre></section>"
         )
     return html_page(f"tierbench capacity: {' vs '.join(data.runtimes)}", sections, footer(data))

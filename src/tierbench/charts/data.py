@@ -140,9 +140,9 @@ def _read_cells(summary: pl.DataFrame) -> dict[tuple[str, str], CellFigures]:
         repeats = _number(row.get("repeats"))
         failed = row.get("status") not in (None, "ok") and figures["rps"] is None
         cells[(str(row["runtime"]), str(row["tier"]))] = CellFigures(
-            status=row.get("status_reason") if failed else _cell_status(
-                figures["requests"], figures["rps"], figures["error_rate"]
-            ),
+            status=row.get("status_reason")
+            if failed
+            else _cell_status(figures["requests"], figures["rps"], figures["error_rate"]),
             crashed=row.get("status") == "crashed",
             repeats=None if repeats is None else int(repeats),
             spread=spread,

@@ -33,9 +33,7 @@ FAILED_TO_START = "failed to start"  # the start of a failed cell's status, with
 def has_no_figures(status: str | None) -> bool:
     """Whether a cell's status leaves it nothing to draw: no data, no requests, or a
     runtime that failed to start (shown as its reason, in the cell's place)."""
-    return status in (NO_DATA, NO_REQUESTS) or bool(
-        status and status.startswith(FAILED_TO_START)
-    )
+    return status in (NO_DATA, NO_REQUESTS) or bool(status and status.startswith(FAILED_TO_START))
 
 
 def runtime_colours(runtimes: Sequence[str]) -> dict[str, str]:

@@ -43,19 +43,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("baseline", type=Path, metavar="BASELINE_DIR")
     parser.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR")
     parser.add_argument(
-        "--confidence", type=_share, default=CompareSettings.confidence, metavar="SHARE",
+        "--confidence",
+        type=_share,
+        default=CompareSettings.confidence,
+        metavar="SHARE",
         help="confidence of each interval, e.g. 95%% or 0.99 (default: 95%%)",
     )
     parser.add_argument(
-        "--fail-above", type=_share, default=CompareSettings.fail_above, metavar="SHARE",
+        "--fail-above",
+        type=_share,
+        default=CompareSettings.fail_above,
+        metavar="SHARE",
         help="smallest significant slowdown that is a regression (default: 5%%)",
     )
     parser.add_argument(
-        "--allow-different", action="store_true",
+        "--allow-different",
+        action="store_true",
         help="compare sets measured under different conditions; the differences head the report",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, metavar="DIR",
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="where compare.md and compare.csv go (default: CANDIDATE_DIR)",
     )
     parser.set_defaults(func=run)

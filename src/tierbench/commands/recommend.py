@@ -34,16 +34,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("results", type=Path, metavar="RESULTS")
     parser.add_argument("--target-rps", type=float, required=True, metavar="N")
     parser.add_argument(
-        "--slo-ms", type=float, default=None, metavar="M",
+        "--slo-ms",
+        type=float,
+        default=None,
+        metavar="M",
         help="judge the steps again at this SLO (default: the search's own)",
     )
     parser.add_argument("--headroom", type=float, default=None, metavar="SHARE")
     parser.add_argument(
-        "--configfile", type=Path, default=Path("config/config.yaml"), metavar="FILE",
+        "--configfile",
+        type=Path,
+        default=Path("config/config.yaml"),
+        metavar="FILE",
         help="where the price table comes from (default: config/config.yaml, else the shipped one)",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, metavar="DIR",
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="write recommendation.md and .json here (default: print only)",
     )
     parser.set_defaults(func=run)

@@ -23,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", type=Path, metavar="IN.json[.gz]")
     parser.add_argument("requests_out", type=Path, metavar="OUT.parquet")
     parser.add_argument(
-        "--metrics-out", type=Path, default=None, metavar="PATH",
+        "--metrics-out",
+        type=Path,
+        default=None,
+        metavar="PATH",
         help="where the non-request samples go (default: OUT.metrics.parquet)",
     )
     parser.set_defaults(func=run)

@@ -168,6 +168,7 @@ def limit_differences(requested: LimitSet, applied: LimitSet, by: str) -> list[t
             ("memory", f"memory: requested {requested.memory_bytes} bytes, {by} applied {shown}")
         )
     if applied.memswap_bytes != requested.memswap_bytes:
+
         def swap(value: int | None) -> str:
             return "no swap limit" if value is None else f"{value} bytes"
 
@@ -180,6 +181,7 @@ def limit_differences(requested: LimitSet, applied: LimitSet, by: str) -> list[t
             )
         )
     if parse_cpuset(applied.cpuset) != parse_cpuset(requested.cpuset):
+
         def cpus(text: str) -> str:
             return f"CPUs {text}" if text else "every CPU"
 

@@ -132,8 +132,7 @@ def verify_limits(backend: Backend, placement: Placement) -> LimitCheck:
     if not check.verified:
         raise LimitsNotApplied(
             f"{placement.cell.name}: the runtime {placement.runtime.service} does not run under "
-            f"tier {placement.cell.tier}'s limits ({check.source}): "
-            + "; ".join(check.problems),
+            f"tier {placement.cell.tier}'s limits ({check.source}): " + "; ".join(check.problems),
             check,
         )
     return check
@@ -266,9 +265,14 @@ def crash_evidence(state: RuntimeState, resources: dict[str, Any], backend: Back
     """How the runtime died during the load, or None when it lived through it."""
     if state.status == "running" and not state.oom_killed and not resources.get("deaths"):
         return None
-    reason = "OOM-killed" if state.oom_killed or resources.get("oom_kills") else (
-        f"exited with code {state.exit_code}" if state.status in ("exited", "dead")
-        else "died and restarted"
+    reason = (
+        "OOM-killed"
+        if state.oom_killed or resources.get("oom_kills")
+        else (
+            f"exited with code {state.exit_code}"
+            if state.status in ("exited", "dead")
+            else "died and restarted"
+        )
     )
     return {
         "reason": reason,

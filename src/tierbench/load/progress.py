@@ -91,9 +91,11 @@ class ProgressLine:
             f"sweep {_duration(self.clock() - self.position.started)} in, "
             f"~{_duration(sweep_left)} left",
             "–" if rate is None else f"{rate:,.0f} req/s",
-            "p95 –" if not count or duration.get("p(95)") is None
+            "p95 –"
+            if not count or duration.get("p(95)") is None
             else f"p95 {duration['p(95)']:.0f} ms",
-            "errors –" if not count or failed.get("rate") is None
+            "errors –"
+            if not count or failed.get("rate") is None
             else f"errors {failed['rate']:.1%}",
         ]
         return " · ".join(parts)

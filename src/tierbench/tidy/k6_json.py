@@ -232,16 +232,20 @@ def _split_chunk(
     line_count = points.height
     points = points.lazy()
     # A whole Point ends with its tags (and metadata) closing: a line cut short does not.
-    bad = points.filter(
-        (line != "")
-        & ~line.str.starts_with(METRIC_PREFIX.decode())
-        & (
-            ~pl.col("is_point")
-            | pl.col("metric").is_null()
-            | pl.col("value").is_null()
-            | ~line.str.ends_with("}}}")
+    bad = (
+        points.filter(
+            (line != "")
+            & ~line.str.starts_with(METRIC_PREFIX.decode())
+            & (
+                ~pl.col("is_point")
+                | pl.col("metric").is_null()
+                | pl.col("value").is_null()
+                | ~line.str.ends_with("}}}")
+            )
         )
-    ).select("line_no", "line").head(1)
+        .select("line_no", "line")
+        .head(1)
+    )
     points = points.filter(pl.col("is_point"))
     http = points.filter(pl.col("metric").is_in(list(REQUEST_POINTS))).with_columns(
         request=(pl.col("metric") == "http_reqs").cum_sum()
@@ -251,24 +255,42 @@ def _split_chunk(
     bad, http, anchors, others = pl.collect_all([bad, http, anchors, others])
     if bad.height:
         line_no, line = bad.row(0)
-        raise K6FormatError(
-            path, line_no, f"not a whole k6 Metric or Point line: {line[:80]!r}"
-        )
+        raise K6FormatError(path, line_no, f"not a whole k6 Metric or Point line: {line[:80]!r}")
     values = _request_values(http, path)
     requests = pl.concat([values, anchors], how="horizontal").select(
         _parse_time("time").alias("timestamp"),
-        *(pl.col(c) for c in ("duration_ms", "waiting_ms", "blocked_ms", "connecting_ms",
-                              "tls_handshaking_ms", "sending_ms", "receiving_ms")),
+        *(
+            pl.col(c)
+            for c in (
+                "duration_ms",
+                "waiting_ms",
+                "blocked_ms",
+                "connecting_ms",
+                "tls_handshaking_ms",
+                "sending_ms",
+                "receiving_ms",
+            )
+        ),
         pl.col("status").cast(pl.Int32, strict=False),
         (pl.col("failed") != 0).alias("failed"),
         (pl.col("expected_response") == "true").alias("expected_response"),
-        "name", "method", "url", "group", "scenario", "error_code",
+        "name",
+        "method",
+        "url",
+        "group",
+        "scenario",
+        "error_code",
         _int_tag("vu").alias("vu"),
         _int_tag("iter").alias("iter"),
     )
     metrics = others.select(
         _parse_time("time").alias("timestamp"),
-        "metric", "value", "scenario", "group", "name", "check",
+        "metric",
+        "value",
+        "scenario",
+        "group",
+        "name",
+        "check",
         _int_tag("vu").alias("vu"),
         _int_tag("iter").alias("iter"),
     )
@@ -310,15 +332,12 @@ def tidy_k6_json(
             for chunk in chunks:
                 bytes_read += len(chunk)
                 try:
-                    chunk_requests, chunk_metrics, lines = _split_chunk(
-                        chunk, source, line_number
-                    )
+                    chunk_requests, chunk_metrics, lines = _split_chunk(chunk, source, line_number)
                 except pl.exceptions.PolarsError as error:
                     raise K6FormatError(
                         source,
                         None,
-                        f"a Point from line {line_number} on has a malformed tag or time "
-                        f"({error})",
+                        f"a Point from line {line_number} on has a malformed tag or time ({error})",
                     ) from error
                 requests.add(chunk_requests)
                 metrics.add(chunk_metrics)

@@ -125,9 +125,7 @@ class DockerBackend(Backend):
                 }
             },
         )
-        return RuntimeContainer(
-            self.sweep.compose_file, override, self.sweep.project, any_runtime
-        )
+        return RuntimeContainer(self.sweep.compose_file, override, self.sweep.project, any_runtime)
 
     @talks_to_engine
     def start_support(self, timeout_s: float) -> None:

@@ -180,9 +180,7 @@ class CgroupFiles:
     directories: dict[str, Path]  # controller → directory (v2: "" → directory)
     pid: int = 0
 
-    def identity_problem(
-        self, container_id: str, memory_bytes: int, nano_cpus: int
-    ) -> str | None:
+    def identity_problem(self, container_id: str, memory_bytes: int, nano_cpus: int) -> str | None:
         """Why these files may not be the container's, or None when they are proven to be:
         the container's id in every cgroup path, and the kernel's limits equal to the
         limits Docker reports for it."""

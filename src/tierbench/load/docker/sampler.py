@@ -149,15 +149,12 @@ def choose_source(
             f"no readable cgroup files for PID {pid} under {proc} (a remote or rootless "
             "engine): docker stats gives CPU and memory but no throttling",
         )
-    problem = cgroup.identity_problem(
-        container_id, applied.memory_bytes, round(applied.cpus * 1e9)
-    )
+    problem = cgroup.identity_problem(container_id, applied.memory_bytes, round(applied.cpus * 1e9))
     if problem:
         return CgroupSource(None, f"{problem}: docker stats serves instead")
     return CgroupSource(
         cgroup,
-        f"the cgroup of PID {pid} names container {container_id[:12]} and enforces its "
-        "limits",
+        f"the cgroup of PID {pid} names container {container_id[:12]} and enforces its limits",
     )
 
 
@@ -271,9 +268,7 @@ class ResourceSampler:
         self.support_reason = "no support services"
         for support_id, support_pid in support:
             cgroup = locate_cgroup(support_pid, proc)
-            if cgroup is None or any(
-                support_id not in str(d) for d in cgroup.directories.values()
-            ):
+            if cgroup is None or any(support_id not in str(d) for d in cgroup.directories.values()):
                 support_cgroups = []
                 self.support_reason = (
                     f"the cgroup of support container {support_id[:12]} is out of reach: "
@@ -351,7 +346,9 @@ class ResourceSampler:
             "memory_peak_kernel_since": (
                 None
                 if self.memory_peak_bytes is None
-                else "load start" if self.memory_peak_reset else "container start"
+                else "load start"
+                if self.memory_peak_reset
+                else "container start"
             ),
             "load_side_source": self.support_reason,
         }

@@ -127,8 +127,6 @@ def row(
     return out
 
 
-
-
 def record_cell(
     runtime: str,
     tier: str,

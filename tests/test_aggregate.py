@@ -8,7 +8,7 @@ import math
 import re
 import shutil
 import statistics
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -212,6 +212,34 @@ def test_window_without_requests_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CellError, match="cell fast-xs: no HTTP requests"):
         aggregate(results, ["fast-xs"])
     assert not (results / "summary.csv").exists()
+
+
+def test_requests_k6_stamps_just_past_the_window_end_still_count(tmp_path: Path) -> None:
+    """k6 starts its clock a scheduling delay after it acknowledges the resume, so its
+    last requests can be stamped just past `end` (acknowledgement + k6's run length).
+    They belong to the run: samples are taken up to `samples_until`, k6's exit."""
+    results = build_results(tmp_path, ["fast-xs"])
+    meta_path = results / "meta" / "fast-xs.json"
+    meta = json.loads(meta_path.read_text())
+    durations, _, _ = window_durations("fast-xs")
+    last = (
+        pl.read_parquet(results / "tidy" / "fast-xs.parquet", columns=["timestamp"])["timestamp"]
+        .dt.replace_time_zone(None)
+        .max()
+    )
+    early_end = (last - timedelta(milliseconds=1)).replace(tzinfo=UTC)
+    meta["window"]["samples_until"] = meta["window"]["end"]
+    meta["window"]["end"] = early_end.isoformat()
+    meta_path.write_text(json.dumps(meta))
+    aggregate(results, ["fast-xs"])
+    row = pl.read_parquet(results / "runs.parquet").row(0, named=True)
+    assert row["requests"] == len(durations)
+    assert row["rps"] == pytest.approx(len(durations) / meta["window"]["duration_s"], rel=1e-12)
+    # Without `samples_until` (metas written before it existed) the end bounds them.
+    del meta["window"]["samples_until"]
+    meta_path.write_text(json.dumps(meta))
+    aggregate(results, ["fast-xs"])
+    assert pl.read_parquet(results / "runs.parquet")["requests"][0] < len(durations)
 
 
 def test_unreadable_meta_names_the_file(tmp_path: Path) -> None:

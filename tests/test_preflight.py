@@ -375,7 +375,7 @@ class RecordingBackend(Backend):
         request.out_json.write_text("")
         request.summary_json.write_text("{}")
         now = datetime.now(UTC)
-        return K6Run(0, now, now, 5.0, "recording", 5.0, 0.1)
+        return K6Run(0, now, now, 5.0, "recording", 5.0, 0.1, now)
 
     def runtime_state(self):
         return RuntimeState("running", None, False, {"id": None})

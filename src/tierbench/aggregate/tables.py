@@ -96,6 +96,10 @@ class MeasuredCell:
     window_end: datetime | None
     load_start: datetime | None
     window_s: float  # on k6's clock where the meta has it, else end - start
+    # The last instant a k6 sample of the window can carry: k6's exit where the meta
+    # records it (k6 starts its clock a little after tierbench's resume returns, so its
+    # last requests can end just past `window_end`), the crash where the load was cut.
+    samples_end: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -154,6 +158,7 @@ def read_cell(files: CellFiles) -> MeasuredCell:
         window = meta["window"]
         start, end = _parse_instant(window["start"]), _parse_instant(window["end"])
         load_start = _parse_instant(window.get("load_start") or window["start"])
+        samples_end = _parse_instant(window.get("samples_until") or window["end"])
     except (ValueError, KeyError, TypeError) as error:
         raise CellError(
             f"cell {files.name}: {files.meta} is not a tierbench meta file "
@@ -165,7 +170,7 @@ def read_cell(files: CellFiles) -> MeasuredCell:
     window_s = window.get("duration_s")
     if window_s is None:
         window_s = (end - start).total_seconds()
-    return MeasuredCell(files, meta, start, end, load_start, float(window_s))
+    return MeasuredCell(files, meta, start, end, load_start, float(window_s), samples_end)
 
 
 def _limit(meta: dict[str, Any], key: str) -> float | None:
@@ -207,7 +212,7 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     if not cell.measured:
         return _unmeasured_row(cell, limits)
     meta = cell.meta
-    window = in_window(cell.window_start, cell.window_end)
+    window = in_window(cell.window_start, cell.samples_end)
     requests_lf = scan_requests(cell.files.requests).filter(window)
     metrics_lf = scan_metrics(cell.files.metrics).filter(window)
     resources_lf = scan_resources(cell.files.resources)
@@ -226,7 +231,7 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     if not k6_row["requests"]:
         raise CellError(
             f"cell {cell.name}: no HTTP requests between {cell.window_start.isoformat()} and "
-            f"{cell.window_end.isoformat()} in {cell.files.requests}; the run was empty or "
+            f"{cell.samples_end.isoformat()} in {cell.files.requests}; the run was empty or "
             "its window is wrong. Rerun the cell."
         )
     window_s = cell.window_s
@@ -498,7 +503,7 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
         window_s = cell.window_s
         frames.append(
             scan_requests(cell.files.requests)
-            .filter(in_window(cell.window_start, cell.window_end))
+            .filter(in_window(cell.window_start, cell.samples_end))
             .with_columns(
                 runtime=pl.lit(cell.meta["runtime"]),
                 tier=pl.lit(cell.meta["tier"]),

@@ -293,7 +293,7 @@ def _record_crash(meta: dict[str, Any], crash: dict[str, Any]) -> None:
     if crash["at"] and crash["at"] < window["end"]:
         died = datetime.fromisoformat(crash["at"])
         start = datetime.fromisoformat(window["start"])
-        window["end"] = max(died, start).isoformat()
+        window["end"] = window["samples_until"] = max(died, start).isoformat()
         window["duration_s"] = max(0.0, (died - start).total_seconds())
         window["cut_at_crash"] = True
     meta["warnings"].append(
@@ -364,9 +364,10 @@ def _write_failed_outputs(files: OutputSet, outputs: CellOutputs, meta: dict[str
 
 def _window(k6: K6Run, warmup_s: float):
     """The measured window on k6's clock: from the load's start plus the warm-up to its
-    end. The start is the instant tierbench resumed k6 (just before k6's clock started),
-    the end k6's acknowledgement of that plus k6's own run duration (just after its clock
-    stopped), so no request of the run falls outside."""
+    end. The start is the instant tierbench resumed k6 (before k6's clock started), the
+    end k6's acknowledgement of that plus k6's own run duration. k6 starts its clock a
+    scheduling delay after it acknowledges, so its last samples can be stamped just past
+    this end: samples are taken up to `samples_until` (k6's exit) instead."""
     return k6.started_at + timedelta(seconds=warmup_s), k6.ended_at
 
 
@@ -392,6 +393,7 @@ def cell_meta(
             "end": window_end.isoformat(),
             "load_start": k6.started_at.isoformat(),
             "load_end": window_end.isoformat(),
+            "samples_until": max(k6.exited_at, window_end).isoformat(),
             "warmup_s": sweep.warmup_s,
             "duration_s": k6.duration_s - sweep.warmup_s,
             "load_duration_s": k6.duration_s,

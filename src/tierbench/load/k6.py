@@ -2,7 +2,7 @@
 
 k6 is started paused (`--paused`, its REST API on a loopback port of its own): it compiles
 the script and initialises its VUs, then waits. Once it reports "paused before run",
-tierbench resumes it and notes the instant: k6 starts its test-run clock right then.
+tierbench resumes it and notes the instant: k6 starts its test-run clock right after.
 The run's length is k6's own (`http_reqs` count / rate in its summary, which is exactly
 k6's test-run duration), so every rate tierbench reports divides by the same seconds as
 k6's summary, and start-up, init and the summary's own writing stay out of the window.
@@ -44,12 +44,15 @@ class K6Error(RuntimeError):
 @dataclass(frozen=True)
 class K6Run:
     exit_code: int
-    started_at: datetime  # tierbench asked k6 to start (just before k6's clock starts)
-    resumed_at: datetime  # k6 answered the request (just after its clock started)
+    started_at: datetime  # tierbench asked k6 to start (before k6's clock starts)
+    # k6 answered the request. k6 starts its clock in another goroutine once the resume
+    # is signalled, so this can precede the clock's start by a scheduling delay.
+    resumed_at: datetime
     duration_s: float  # k6's own test-run duration
     duration_source: str
     wall_s: float  # the k6 process, from spawn to exit
     cpu_s: float  # the k6 process's user + system CPU time
+    exited_at: datetime  # tierbench saw k6 exit: no sample of the run is stamped later
 
     @property
     def thresholds_failed(self) -> bool:
@@ -57,7 +60,9 @@ class K6Run:
 
     @property
     def ended_at(self) -> datetime:
-        """The latest instant k6's run can have ended at."""
+        """The run's end on k6's clock, as seen from here: k6's acknowledgement of the
+        resume plus k6's run length. k6's own end can lie a scheduling delay later, so
+        this bounds the measured window, not the samples (see `exited_at`)."""
         return self.resumed_at + timedelta(seconds=self.duration_s)
 
 
@@ -263,6 +268,7 @@ def run_k6(
         raise
     exit_code = os.waitstatus_to_exitcode(status)
     ended = time.monotonic()
+    exited_at = datetime.now(UTC)
     if exit_code not in (EXIT_OK, EXIT_THRESHOLDS_FAILED):
         raise K6Error(
             f"k6 exited with code {exit_code} running {script}; its message:\n"
@@ -279,6 +285,7 @@ def run_k6(
         duration_source=duration[1],
         wall_s=ended - spawned,
         cpu_s=usage.ru_utime + usage.ru_stime,
+        exited_at=exited_at,
     )
 
 

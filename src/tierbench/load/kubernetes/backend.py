@@ -16,7 +16,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -587,6 +587,7 @@ class KubernetesBackend(Backend):
             duration_source=duration[1],
             wall_s=ended - spawned,
             cpu_s=0.0 if cpu_s is None else cpu_s,
+            exited_at=datetime.now(UTC) - timedelta(seconds=time.monotonic() - ended),
         )
 
     def _run_testrun(

@@ -30,18 +30,6 @@ RESOURCE_CSV_SCHEMA = pl.Schema(
     }
 )
 
-SUMMARY_COLUMNS = [
-    "cpu_mean_cores",
-    "cpu_peak_cores",
-    "cpu_mean_pct",
-    "cpu_peak_pct",
-    "throttled_share",
-    "memory_peak_bytes",
-    "memory_peak_pct",
-    "oom_kills",
-    "restarts",
-]
-
 
 def scan_resources(path: Path | str) -> pl.LazyFrame:
     """The samples with `timestamp` as a UTC datetime (ns). Files written before a column

@@ -27,7 +27,8 @@ from tierbench.tidy.k6_json import metrics_path_for, scan_metrics, scan_requests
 GB = 2**30
 WARNING_SEPARATOR = " | "
 
-SUMMARY_METRICS = [
+# The figures k6's data gives each run, then those of its resources, in table order.
+REQUEST_FIGURES = [
     "requests",
     "rps",
     "avg_ms",
@@ -40,6 +41,8 @@ SUMMARY_METRICS = [
     "error_rate",
     "iterations_per_s",
     "checks_pass_rate",
+]
+RESOURCE_FIGURES = [
     "cpu_mean_cores",
     "cpu_peak_cores",
     "cpu_mean_pct",
@@ -48,6 +51,11 @@ SUMMARY_METRICS = [
     "memory_peak_bytes",
     "memory_peak_pct",
     "oom_kills",
+]
+# The figures a runtime x tier's repeats are summarised over (mean, sd, CV).
+SUMMARY_METRICS = [
+    *REQUEST_FIGURES,
+    *RESOURCE_FIGURES,
     "rps_per_cpu",
     "rps_per_gb",
     "memory_peak_kernel_bytes",
@@ -344,28 +352,10 @@ RUNS_ORDER = [
     "cpus",
     "memory_bytes",
     "window_s",
-    "requests",
-    "rps",
-    "avg_ms",
-    "min_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "error_rate",
-    "iterations_per_s",
-    "checks_pass_rate",
+    *REQUEST_FIGURES,
     "dropped_iterations",
     "vus_peak",
-    "cpu_mean_cores",
-    "cpu_peak_cores",
-    "cpu_mean_pct",
-    "cpu_peak_pct",
-    "throttled_share",
-    "memory_peak_bytes",
-    "memory_peak_pct",
-    "oom_kills",
+    *RESOURCE_FIGURES,
     "restarts",
     "rps_per_cpu",
     "rps_per_gb",

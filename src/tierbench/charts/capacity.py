@@ -307,17 +307,7 @@ def axis_pair(
 
 
 def panel_title(text: str, x: float, y: float, font_size: int) -> dict:
-    return {
-        "text": f"<b>{text}</b>",
-        "x": x,
-        "y": y,
-        "xref": "paper",
-        "yref": "paper",
-        "xanchor": "left",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "font": {"size": font_size},
-    }
+    return theme.paper_text(f"<b>{text}</b>", x, y, font_size, yanchor="bottom")
 
 
 def bar_traces(
@@ -449,31 +439,23 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
         traces += bar_traces(data, values, texts, axes, font_size)
         annotations.append(panel_title(title, x0, 0.43, font_size))
     annotations.append(
-        {
-            "text": f"<b>Capacity: {' vs '.join(data.runtimes)} at each tier</b>",
-            "x": 0.03,
-            "y": 0.995,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "top",
-            "showarrow": False,
-            "font": {"size": round(font_size * 1.6)},
-        }
+        theme.paper_text(
+            f"<b>Capacity: {' vs '.join(data.runtimes)} at each tier</b>",
+            0.03,
+            0.995,
+            round(font_size * 1.6),
+        )
     )
     annotations.append(
-        {
-            "text": footer(data),
-            "x": 0.03,
-            "y": 0.0,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "align": "left",
-            "showarrow": False,
-            "font": {"size": font_size - 2, "color": theme.MUTED},
-        }
+        theme.paper_text(
+            footer(data),
+            0.03,
+            0.0,
+            font_size - 2,
+            yanchor="bottom",
+            color=theme.MUTED,
+            align="left",
+        )
     )
     layout.update(
         {
@@ -551,40 +533,19 @@ def capacity_table_figure(data: CapacityData, width: int, height: int) -> dict:
         else f"{data.percentile_label} ≤ {data.slo_ms:g} ms"
     )
     layout["annotations"] = [
-        {
-            "text": "<b>Capacity at the SLO</b>",
-            "x": 0.5,
-            "y": 0.97,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "center",
-            "yanchor": "top",
-            "showarrow": False,
-            "font": {"size": round(font_size * 1.8)},
-        },
-        {
-            "text": subtitle,
-            "x": 0.5,
-            "y": 0.9,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "center",
-            "yanchor": "top",
-            "showarrow": False,
-            "font": {"size": font_size, "color": theme.MUTED},
-        },
-        {
-            "text": footer(data),
-            "x": 0.03,
-            "y": 0.02,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "align": "left",
-            "showarrow": False,
-            "font": {"size": font_size - 3, "color": theme.MUTED},
-        },
+        theme.paper_text(
+            "<b>Capacity at the SLO</b>", 0.5, 0.97, round(font_size * 1.8), xanchor="center"
+        ),
+        theme.paper_text(subtitle, 0.5, 0.9, font_size, xanchor="center", color=theme.MUTED),
+        theme.paper_text(
+            footer(data),
+            0.03,
+            0.02,
+            font_size - 3,
+            yanchor="bottom",
+            color=theme.MUTED,
+            align="left",
+        ),
     ]
     layout["margin"] = {"l": 10, "r": 10, "t": 10, "b": 10}
     return {"data": [trace], "layout": layout}

@@ -90,43 +90,26 @@ def search_frame(
             f"{'–' if latency is None else f'{latency:.0f} ms'} {mark}"
         )
     layout["annotations"] = [
-        {
-            "text": f"<b>Searching capacity · {theme.tier_label(tier.name)} tier · "
+        theme.paper_text(
+            f"<b>Searching capacity · {theme.tier_label(tier.name)} tier · "
             f"{theme.format_limits(tier.cpus, tier.memory_bytes)}</b>",
-            "x": 0.05,
-            "y": 0.98,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "top",
-            "showarrow": False,
-            "font": {"size": round(font_size * 1.5)},
-        },
-        {
-            "text": "<br>".join(lines) or " ",
-            "x": 0.05,
-            "y": 0.9,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "top",
-            "align": "left",
-            "showarrow": False,
-            "font": {"size": font_size, "color": theme.MUTED},
-        },
+            0.05,
+            0.98,
+            round(font_size * 1.5),
+        ),
+        theme.paper_text(
+            "<br>".join(lines) or " ", 0.05, 0.9, font_size, color=theme.MUTED, align="left"
+        ),
         panel_title("Capacity at the SLO (req/s)", 0.68, 0.81, font_size),
-        {
-            "text": f"dashed: SLO {data.percentile_label} ≤ {data.slo_ms:g} ms · ● passed "
+        theme.paper_text(
+            f"dashed: SLO {data.percentile_label} ≤ {data.slo_ms:g} ms · ● passed "
             "○ failed ★ capacity",
-            "x": 0.05,
-            "y": 0.01,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "showarrow": False,
-            "font": {"size": font_size - 2, "color": theme.MUTED},
-        },
+            0.05,
+            0.01,
+            font_size - 2,
+            yanchor="bottom",
+            color=theme.MUTED,
+        ),
     ]
     layout.update(
         {

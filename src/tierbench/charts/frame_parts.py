@@ -61,17 +61,9 @@ def panel_axes(
 def panel_title(
     text: str, column: tuple[float, float], row: tuple[float, float], font_size: int
 ) -> dict:
-    return {
-        "text": f"<b>{text}</b>",
-        "x": column[0],
-        "y": row[1] + 0.012,
-        "xref": "paper",
-        "yref": "paper",
-        "xanchor": "left",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "font": {"size": font_size},
-    }
+    return theme.paper_text(
+        f"<b>{text}</b>", column[0], row[1] + 0.012, font_size, yanchor="bottom"
+    )
 
 
 def nice_top(value: float, floor: float) -> float:
@@ -117,42 +109,14 @@ def legend_annotations(
             label += f" <span style='color:{theme.PROBLEM}'>({note})</span>"
         parts.append(label)
     return [
-        {
-            "text": "     ".join(parts),
-            "x": 0.985,
-            "y": 0.90,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "right",
-            "yanchor": "middle",
-            "showarrow": False,
-            "font": {"size": font_size + 1},
-        }
+        theme.paper_text(
+            "     ".join(parts), 0.985, 0.90, font_size + 1, xanchor="right", yanchor="middle"
+        )
     ]
 
 
 def banner(title: str, subtitle: str, font_size: int) -> list[dict]:
     return [
-        {
-            "text": f"<b>{title}</b>",
-            "x": 0.045,
-            "y": 0.985,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "top",
-            "showarrow": False,
-            "font": {"size": round(font_size * 1.9)},
-        },
-        {
-            "text": subtitle,
-            "x": 0.045,
-            "y": 0.90,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "middle",
-            "showarrow": False,
-            "font": {"size": font_size + 1, "color": theme.MUTED},
-        },
+        theme.paper_text(f"<b>{title}</b>", 0.045, 0.985, round(font_size * 1.9)),
+        theme.paper_text(subtitle, 0.045, 0.90, font_size + 1, yanchor="middle", color=theme.MUTED),
     ]

@@ -200,19 +200,16 @@ def race_figure(data: ChartData, tier_index: int, fraction: float, width: int, h
     )
     annotations += legend_annotations(data, colours, tier, font_size)
     annotations.append(
-        {
-            "text": "shaded: warm-up, not counted in the results"
+        theme.paper_text(
+            "shaded: warm-up, not counted in the results"
             if warmup_end is not None and warmup_end > start
             else "",
-            "x": 0.045,
-            "y": 0.005,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "showarrow": False,
-            "font": {"size": font_size - 2, "color": theme.MUTED},
-        }
+            0.045,
+            0.005,
+            font_size - 2,
+            yanchor="bottom",
+            color=theme.MUTED,
+        )
     )
     # Head labels go last, padded to a fixed count: plotly.js animates layout arrays item by
     # item, so every frame needs the same annotations in the same places.

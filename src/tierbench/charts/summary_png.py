@@ -213,44 +213,26 @@ def summary_figure(data: ChartData, width: int = MIN_WIDTH, height: int = MIN_HE
             "ticksuffix": "%" if unit == "%" else "",
         }
         annotations.append(
-            {
-                "text": f"<b>{title}</b>",
-                "x": x0,
-                "y": y1 + 0.01,
-                "xref": "paper",
-                "yref": "paper",
-                "xanchor": "left",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": font_size + 1},
-            }
+            theme.paper_text(f"<b>{title}</b>", x0, y1 + 0.01, font_size + 1, yanchor="bottom")
         )
     annotations.append(
-        {
-            "text": f"<b>{' vs '.join(data.runtimes)} across resource tiers</b>",
-            "x": 0.035,
-            "y": 0.995,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "top",
-            "showarrow": False,
-            "font": {"size": round(font_size * 1.7)},
-        }
+        theme.paper_text(
+            f"<b>{' vs '.join(data.runtimes)} across resource tiers</b>",
+            0.035,
+            0.995,
+            round(font_size * 1.7),
+        )
     )
     annotations.append(
-        {
-            "text": footer_text(data),
-            "x": 0.035,
-            "y": 0.0,
-            "xref": "paper",
-            "yref": "paper",
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "align": "left",
-            "showarrow": False,
-            "font": {"size": font_size - 1, "color": theme.MUTED},
-        }
+        theme.paper_text(
+            footer_text(data),
+            0.035,
+            0.0,
+            font_size - 1,
+            yanchor="bottom",
+            color=theme.MUTED,
+            align="left",
+        )
     )
     layout.update(
         {

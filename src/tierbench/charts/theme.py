@@ -62,6 +62,34 @@ def format_limits(cpus: float | None, memory_bytes: float | None) -> str:
     return f"{cpu_text} · {format_bytes(memory_bytes)}"
 
 
+def paper_text(
+    text: str,
+    x: float,
+    y: float,
+    size: int,
+    *,
+    xanchor: str = "left",
+    yanchor: str = "top",
+    color: str | None = None,
+    align: str | None = None,
+) -> dict:
+    """A text annotation placed on the figure itself (paper coordinates), not on an axis."""
+    note = {
+        "text": text,
+        "x": x,
+        "y": y,
+        "xref": "paper",
+        "yref": "paper",
+        "xanchor": xanchor,
+        "yanchor": yanchor,
+        "showarrow": False,
+        "font": {"size": size} if color is None else {"size": size, "color": color},
+    }
+    if align is not None:
+        note["align"] = align
+    return note
+
+
 def base_layout(width: int, height: int) -> dict:
     """Layout shared by every figure: white background, readable fonts, no MathJax needed."""
     return {

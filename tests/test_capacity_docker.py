@@ -101,6 +101,7 @@ def test_the_search_finds_the_capacity_the_utilisation_law_predicts(workdir: Wor
         assert b'"step":"%s"' % step["name"].encode() in data
         assert (raw / f"{step['name']}.js").exists()
     assert record["limits"]["verified"] and record["search"]["search_s"] <= 150
+    assert record["host_speed"]["before_ms"] > 0 and record["host_speed"]["after_ms"] > 0
     assert (results / "recommendation.md").read_text().startswith("# Right-sizing")
     for chart in ("capacity.png", "capacity.gif", "capacity.mp4", "capacity.html"):
         assert (results / "charts" / chart).stat().st_size > 0, chart

@@ -82,6 +82,11 @@ def test_sweep_runs_each_cell_then_reruns_only_what_changed(workdir):
         for key in ("k6", "docker", "compose"):
             assert meta["versions"][key]
         assert meta["host"]["cores"] >= 1 and meta["config_hash"]
+        # The host's speed, timed on the runtime's CPUs before and after the cell.
+        speed = meta["host_speed"]
+        assert speed["cpus"] == (meta["pinning"]["runtime_cpus"] or "all")
+        assert speed["before_ms"] > 0 and speed["after_ms"] > 0
+        assert len(speed["runs_ms"]["before"]) == len(speed["runs_ms"]["after"]) == 5
         samples = list(csv.DictReader(open(workdir.path / "results/resources" / f"{cell}.csv")))
         # At least one sample a second over the ~2 s load.
         assert len(samples) >= 3

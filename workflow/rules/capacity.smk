@@ -46,6 +46,7 @@ rule capacity_table:
         "../../envs/tierbench.yaml"
     params:
         runtimes=list(SWEEP.runtimes),
+        thresholds=SWEEP.config["thresholds"],
     script:
         "../scripts/capacity_table.py"
 

@@ -20,7 +20,7 @@ from tierbench.aggregate.tables import (
     summary_frame,
     timeline_frame,
 )
-from tierbench.aggregate.trust_warnings import Thresholds
+from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
 from tierbench.files import write_frame, write_text
 
 
@@ -77,6 +77,9 @@ def aggregate_results(
     steps = steps_frame(cells)
     timeline = timeline_frame(cells)
     warnings = all_warnings(summary)
+    drift = host_speed_warning([(cell.name, cell.meta.get("host_speed")) for cell in cells], limits)
+    if drift:
+        warnings.append(drift)
     preflight = preflight_warnings(cells)
     write_frame(runs, outputs.runs_csv)
     write_frame(runs, outputs.runs_parquet)

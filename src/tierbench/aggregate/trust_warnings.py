@@ -5,7 +5,7 @@ Each warning says what was seen and what to do, the way hyperfine warns about ou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,9 @@ class Thresholds:
     """Fewer requests than this in the window make the high percentiles unstable."""
     max_k6_cores: float = 0.9
     """k6 using more of a core than this (user+sys over wall time) may be the bottleneck."""
+    max_host_drift: float = 0.10
+    """The host's fixed CPU workload slower than its fastest time in the sweep by more than
+    this share: the cells were measured on a host running at different speeds."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Thresholds:
@@ -104,3 +107,32 @@ def spread_warnings(summary: Mapping[str, Any], limits: Thresholds) -> list[str]
                 "raise `repeats`."
             )
     return found
+
+
+def host_speed_warning(
+    speeds: Sequence[tuple[str, Mapping[str, Any] | None]], limits: Thresholds
+) -> str | None:
+    """One warning when a sweep's cells were measured while the host ran at different
+    speeds: the fixed CPU workload timed before and after each cell (the meta's
+    `host_speed`, see tierbench.load.host_speed) took longer at its slowest than at its
+    fastest by more than `max_host_drift`."""
+    probes = [
+        (speed[f"{when}_ms"], f"{when} {cell}")
+        for cell, speed in speeds
+        if speed
+        for when in ("before", "after")
+        if speed.get(f"{when}_ms")
+    ]
+    if len(probes) < 2:
+        return None
+    fastest, slowest = min(probes), max(probes)
+    drift = slowest[0] / fastest[0] - 1
+    if drift <= limits.max_host_drift:
+        return None
+    return (
+        f"The host ran at different speeds during this sweep: the same CPU workload took "
+        f"{fastest[0]:.0f} ms {fastest[1]} and {slowest[0]:.0f} ms (+{drift:.0%}) "
+        f"{slowest[1]} (`host_speed` in the metas). A cell measured while the host was "
+        "slow shows less throughput and more latency than its tier gives: compare cells "
+        "measured at the same speed, or rerun the slow ones on a quiet host."
+    )

@@ -40,6 +40,7 @@ from tierbench.load.cell import (
     tear_down,
     verify_limits,
 )
+from tierbench.load.host_speed import speed_record
 from tierbench.load.samples import write_resources_csv
 from tierbench.tidy.k6_json import (
     METRIC_SCHEMA,
@@ -153,6 +154,7 @@ def run_capacity_cell(
     failed: BaseException | None = None
     try:
         backend.start_support(sweep.health_timeout_s)
+        speed_before = backend.probe_host_speed(placement)
         try:
             started = runtime.start()
         except RuntimeFailed as failure:
@@ -232,6 +234,7 @@ def run_capacity_cell(
     finally:
         tear_down(backend, failed, log)
 
+    speed = speed_record(speed_before, backend.probe_host_speed(placement))
     verdict = classify(outcome, settings, shared)
     every_step = sorted([*outcome.steps, *held_again], key=lambda result: result.started_at)
     status = "crashed" if outcome.stopped else "ok"
@@ -264,6 +267,7 @@ def run_capacity_cell(
         "steps": [result.as_row() for result in every_step],
         "image": state.image,
         "host": facts,
+        "host_speed": speed,
         "versions": {"tierbench": __version__, **backend.versions()},
         "git_revision": git_revision(project_dir),
         "finished_at": datetime.now(UTC).isoformat(),

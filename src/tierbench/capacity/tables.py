@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
 from tierbench.files import write_frame, write_text
 
 GB = 2**30
@@ -124,7 +125,7 @@ def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
     return "–" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
-def capacity_markdown(frame: pl.DataFrame) -> str:
+def capacity_markdown(frame: pl.DataFrame, warnings: Sequence[str] = ()) -> str:
     slo = frame["slo_ms"].drop_nulls()
     percentile = frame["percentile"].drop_nulls()
     slo_text = (
@@ -168,7 +169,15 @@ def capacity_markdown(frame: pl.DataFrame) -> str:
     lines += ["", "## Why each search stopped", ""]
     for row in frame.iter_rows(named=True):
         lines.append(f"- **{row['runtime']} at {row['tier']}**: {row['reason']}")
+    if warnings:
+        lines += ["", "## Warnings", "", *(f"- {text}" for text in warnings)]
     return "\n".join(lines) + "\n"
+
+
+def capacity_warnings(records: Sequence[dict[str, Any]], limits: Thresholds) -> list[str]:
+    """Warnings about the sweep as a whole: the host's speed changing between cells."""
+    drift = host_speed_warning([(r["cell"], r.get("host_speed")) for r in records], limits)
+    return [drift] if drift else []
 
 
 def write_capacity_tables(
@@ -177,9 +186,13 @@ def write_capacity_tables(
     parquet: Path,
     markdown: Path,
     runtimes: Sequence[str] = (),
-) -> pl.DataFrame:
+    limits: Thresholds | None = None,
+) -> tuple[pl.DataFrame, list[str]]:
+    """The sweep's capacity table in CSV, parquet and Markdown; returns it with the
+    sweep's warnings (also in the Markdown)."""
     frame = capacity_frame(records, runtimes)
+    warnings = capacity_warnings(records, limits or Thresholds())
     write_frame(frame, csv)
     write_frame(frame, parquet)
-    write_text(capacity_markdown(frame), markdown)
-    return frame
+    write_text(capacity_markdown(frame, warnings), markdown)
+    return frame, warnings

@@ -179,6 +179,11 @@ class Backend(ABC):
             return len(set(plan.load_generator_cpus) | set(plan.support_cpus)), False
         return int(self.facts()["cores"]), True
 
+    def probe_host_speed(self, placement: Placement) -> dict[str, Any] | None:
+        """Time a fixed CPU workload where the runtime runs, with nothing of the cell
+        running (tierbench.load.host_speed); None where the backend cannot run it there."""
+        return None
+
     @abstractmethod
     def versions(self) -> dict[str, str]:
         """Versions of the machinery, for the meta."""

@@ -36,6 +36,7 @@ from tierbench.load.backend import (
     RuntimeState,
 )
 from tierbench.load.host import cpuset, plan_cpus
+from tierbench.load.host_speed import speed_record
 from tierbench.load.k6 import K6Run
 from tierbench.load.progress import ProgressLine, SweepPosition
 from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
@@ -163,6 +164,7 @@ def run_cell(
     failed: BaseException | None = None
     try:
         backend.start_support(sweep.health_timeout_s)
+        speed_before = backend.probe_host_speed(placement)
         started = time.monotonic()
         backend.place(placement)
         timings["recreate"] = time.monotonic() - started
@@ -214,7 +216,9 @@ def run_cell(
         timings["teardown"] = time.monotonic() - started
 
     facts = backend.facts()
+    speed = speed_record(speed_before, backend.probe_host_speed(placement))
     meta = cell_meta(sweep, cell, placement, check, k6, sampler.summary(), state, facts)
+    meta["host_speed"] = speed
     meta["versions"] = {"tierbench": __version__, **backend.versions()}
     meta["git_revision"] = git_revision(project_dir)
     meta["orchestration_s"] = timings

@@ -4,6 +4,7 @@ the tier's limits, k6 runs on the host, cgroup files (or docker stats) measure."
 from __future__ import annotations
 
 import functools
+import subprocess
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
@@ -34,6 +35,7 @@ from tierbench.load.docker.containers import (
 from tierbench.load.docker.engine import docker_endpoint, docker_info, stop_support_services
 from tierbench.load.docker.sampler import ResourceSampler
 from tierbench.load.host import cpuset, host_facts, support_cpus_for, usable_cpus
+from tierbench.load.host_speed import probe_speed
 from tierbench.load.k6 import K6Run, k6_version, run_k6
 
 # What to change in the Compose file when Docker applied another limit than the tier's.
@@ -251,6 +253,13 @@ class DockerBackend(Backend):
 
     def facts(self) -> dict[str, Any]:
         return host_facts()
+
+    def probe_host_speed(self, placement: Placement) -> dict[str, Any] | None:
+        cpus = placement.cpus.runtime_cpus
+        try:
+            return {"cpus": list(cpus), "runs_ms": probe_speed(cpus)}
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None  # the figures do not depend on it: the meta says null
 
     @staticmethod
     def describe(limits: LimitSet) -> str:

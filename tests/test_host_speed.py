@@ -1,0 +1,62 @@
+"""The host's speed: a fixed CPU workload timed where the runtime runs, and the warning
+when a sweep's cells were measured at different speeds."""
+
+from __future__ import annotations
+
+import os
+import statistics
+
+from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
+from tierbench.capacity.tables import capacity_warnings
+from tierbench.load.host_speed import REPEATS, probe_speed, speed_record
+
+
+def test_the_probe_times_the_loop_on_the_cpus_it_is_given():
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    times = probe_speed([cpu])
+    assert len(times) == REPEATS
+    # A million-iteration loop takes tens of milliseconds on any core of this decade.
+    assert all(1 < value < 2000 for value in times), times
+
+
+def test_the_record_keeps_the_medians_and_every_run():
+    before = {"cpus": [0], "runs_ms": [40.0, 41.0, 39.5, 60.0, 40.5]}
+    after = {"cpus": [0], "runs_ms": [44.0, 45.0, 46.0, 43.0, 44.5]}
+    record = speed_record(before, after)
+    assert record["cpus"] == "0"
+    assert record["before_ms"] == statistics.median(before["runs_ms"]) == 40.5
+    assert record["after_ms"] == 44.5
+    assert record["runs_ms"] == {"before": before["runs_ms"], "after": after["runs_ms"]}
+    assert speed_record({"cpus": [], "runs_ms": [1.0]}, after)["cpus"] == "all"
+    assert speed_record(None, after) is None and speed_record(before, None) is None
+
+
+def speed(before_ms: float, after_ms: float) -> dict:
+    return {"before_ms": before_ms, "after_ms": after_ms}
+
+
+def test_a_sweep_at_one_speed_gets_no_warning():
+    speeds = [("ts-xs", speed(150, 152)), ("python-xs", speed(149, 160)), ("ts-s", None)]
+    assert host_speed_warning(speeds, Thresholds()) is None
+    assert host_speed_warning([("ts-xs", speed(150, 150))], Thresholds()) is None
+    assert host_speed_warning([], Thresholds()) is None
+
+
+def test_a_sweep_at_two_speeds_is_warned_about_naming_the_fastest_and_slowest_probe():
+    speeds = [("ts-xs", speed(150, 151)), ("python-m", speed(170, 178.4)), ("ts-l", None)]
+    warning = host_speed_warning(speeds, Thresholds())
+    assert warning is not None
+    assert "150 ms before ts-xs" in warning and "178 ms (+19%) after python-m" in warning
+    # The threshold is the user's: a looser one lets the same sweep pass.
+    assert host_speed_warning(speeds, Thresholds(max_host_drift=0.2)) is None
+
+
+def test_the_capacity_table_carries_the_warning():
+    records = [
+        {"cell": "ts-xs", "host_speed": speed(150, 151)},
+        {"cell": "python-m", "host_speed": speed(170, 190)},
+        {"cell": "ts-m"},  # a record from before the probe existed
+    ]
+    (warning,) = capacity_warnings(records, Thresholds())
+    assert "190 ms (+27%) after python-m" in warning
+    assert capacity_warnings(records[:1], Thresholds()) == []

@@ -5,7 +5,10 @@ runtime placed afresh each time; the support services kept, or started afresh fo
 run with `--restart-support`), and prints each run's capacity and search time, their mean
 ± σ and coefficient of variation against the 5 % target, and the runtime's CPU time per
 request in the full steps that passed: when that moves between runs as much as the
-capacity does, the runtime's cost moved, not the search.
+capacity does, the runtime's cost moved, not the search. Each run also shows the host's
+speed before and after it (a fixed CPU workload, tierbench.load.host_speed; lower is
+faster), and the batch says when it ran, so batches from different hours can be told
+apart from a host that changed speed.
 Needs the images built (`make capacity` or `snakemake capacity` builds them).
 
     python benchmarks/capacity_repeatability.py [--runtime python] [--tier m] [--runs 3]
@@ -18,6 +21,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -58,7 +62,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tierbench-repeat-"))
     backend = DockerBackend(sweep, override_dir=work / "compose")
     cell = Cell(args.runtime, args.tier, 1)
-    capacities, times, causes, cpu_ms = [], [], [], []
+    capacities, times, causes, cpu_ms, probes_ms = [], [], [], [], []
+    began = datetime.now(UTC)
     try:
         for run in range(1, args.runs + 1):
             if args.restart_support and run > 1:
@@ -85,6 +90,10 @@ def main() -> int:
             costs = cpu_ms_per_request(record["steps"])
             cpu_ms.extend(costs)
             cost = f", CPU {min(costs):.2f} … {max(costs):.2f} ms per request" if costs else ""
+            speed = record.get("host_speed")
+            if speed:
+                probes_ms += [speed["before_ms"], speed["after_ms"]]
+                cost += f", host {speed['before_ms']:.1f} → {speed['after_ms']:.1f} ms"
             print(
                 f"  run {run}: {bound}{verdict['capacity_rps']:,.1f} req/s, limited by "
                 f"{verdict['limited_by']}, {record['search']['steps']} steps in "
@@ -97,7 +106,8 @@ def main() -> int:
     cv = sd / mean
     print(
         f"\n{args.runtime} at {args.tier}, {args.runs} capacity searches "
-        f"(p{settings.percentile:g} ≤ {settings.slo_ms:g} ms):"
+        f"(p{settings.percentile:g} ≤ {settings.slo_ms:g} ms), "
+        f"{began:%Y-%m-%d %H:%M} to {datetime.now(UTC):%H:%M} UTC:"
     )
     print(
         f"  capacity  {mean:,.1f} req/s ± {sd:,.1f}  ({min(capacities):,.1f} … "
@@ -110,6 +120,11 @@ def main() -> int:
         print(
             f"  CPU per request in the {len(cpu_ms)} full steps that passed: {mean_ms:.3f} ms "
             f"± {sd_ms:.3f} ({min(cpu_ms):.3f} … {max(cpu_ms):.3f}), CV {sd_ms / mean_ms:.1%}"
+        )
+    if probes_ms:
+        print(
+            f"  host      {min(probes_ms):.1f} … {max(probes_ms):.1f} ms for the fixed CPU "
+            f"workload before and after each run ({max(probes_ms) / min(probes_ms) - 1:+.0%})"
         )
     verdict = "within" if cv <= TARGET_CV else "OVER"
     print(f"  target CV ≤ {TARGET_CV:.0%}: {cv:.1%}, {verdict} target")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import statistics
 
+from tierbench.aggregate.markdown import host_speed_section
 from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
-from tierbench.capacity.tables import capacity_warnings
+from tierbench.capacity.tables import capacity_frame, capacity_markdown, capacity_warnings
 from tierbench.load.host_speed import REPEATS, probe_speed, speed_record
 
 
@@ -60,3 +61,15 @@ def test_the_capacity_table_carries_the_warning():
     (warning,) = capacity_warnings(records, Thresholds())
     assert "190 ms (+27%) after python-m" in warning
     assert capacity_warnings(records[:1], Thresholds()) == []
+
+
+def test_the_tables_say_how_fast_the_host_ran():
+    speeds = [("ts-xs", speed(40.0, 40.4)), ("python-m", speed(41.0, 42.0)), ("ts-l", None)]
+    (heading, _, text, _) = host_speed_section(speeds)
+    assert heading == "## Host speed"
+    assert "40.0 ms at its fastest (before ts-xs)" in text
+    assert "42.0 ms at its slowest (after python-m): +5%" in text
+    assert host_speed_section([("ts-l", None)]) == []
+    frame = capacity_frame([])
+    assert "## Host speed" in capacity_markdown(frame, [], speeds)
+    assert "## Host speed" not in capacity_markdown(frame, [], [])

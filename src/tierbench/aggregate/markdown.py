@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+from tierbench.load.host_speed import speed_range
+
 
 def _with_spread(row: dict[str, Any], metric: str, digits: int) -> str:
     value = row.get(metric)
@@ -123,8 +125,28 @@ def preflight_section(preflight: Sequence[str]) -> list[str]:
     return ["## Pre-flight", "", intro, "", *(f"- {text}" for text in preflight), ""]
 
 
+def host_speed_section(speeds: Sequence[tuple[str, dict | None]]) -> list[str]:
+    """How fast the host ran the fixed CPU workload timed before and after each cell."""
+    found = speed_range(speeds)
+    if found is None:
+        return []
+    (fastest, at_fastest), (slowest, at_slowest) = found
+    return [
+        "## Host speed",
+        "",
+        f"The same CPU workload, timed on the runtime's CPUs before and after each cell "
+        f"(`host_speed`), took {fastest:.1f} ms at its fastest ({at_fastest}) and "
+        f"{slowest:.1f} ms at its slowest ({at_slowest}): {slowest / fastest - 1:+.0%}. "
+        "Lower is faster; cells measured at different speeds compare only that closely.",
+        "",
+    ]
+
+
 def summary_markdown(
-    summary: pl.DataFrame, warnings: list[str], preflight: Sequence[str] = ()
+    summary: pl.DataFrame,
+    warnings: list[str],
+    preflight: Sequence[str] = (),
+    speeds: Sequence[tuple[str, dict | None]] = (),
 ) -> str:
     repeats = int(summary["repeats"].max())
     spread_note = (
@@ -147,6 +169,7 @@ def summary_markdown(
         *relative_lines(summary),
         "",
         *preflight_section(preflight),
+        *host_speed_section(speeds),
         "## Warnings",
         "",
         *(f"- {text}" for text in warnings),

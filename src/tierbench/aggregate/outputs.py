@@ -77,7 +77,8 @@ def aggregate_results(
     steps = steps_frame(cells)
     timeline = timeline_frame(cells)
     warnings = all_warnings(summary)
-    drift = host_speed_warning([(cell.name, cell.meta.get("host_speed")) for cell in cells], limits)
+    speeds = [(cell.name, cell.meta.get("host_speed")) for cell in cells]
+    drift = host_speed_warning(speeds, limits)
     if drift:
         warnings.append(drift)
     preflight = preflight_warnings(cells)
@@ -87,7 +88,7 @@ def aggregate_results(
     write_frame(summary, outputs.summary_parquet)
     write_frame(steps, outputs.steps_csv)
     write_frame(timeline, outputs.timeline_parquet)
-    write_text(summary_markdown(summary, warnings, preflight), outputs.summary_md)
+    write_text(summary_markdown(summary, warnings, preflight, speeds), outputs.summary_md)
     write_text(warnings_markdown(warnings, preflight), outputs.warnings_md)
     return [*failed_cells(runs), *warnings, *(f"pre-flight: {text}" for text in preflight)]
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tierbench.load.host_speed import speed_range
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -116,16 +118,10 @@ def host_speed_warning(
     speeds: the fixed CPU workload timed before and after each cell (the meta's
     `host_speed`, see tierbench.load.host_speed) took longer at its slowest than at its
     fastest by more than `max_host_drift`."""
-    probes = [
-        (speed[f"{when}_ms"], f"{when} {cell}")
-        for cell, speed in speeds
-        if speed
-        for when in ("before", "after")
-        if speed.get(f"{when}_ms")
-    ]
-    if len(probes) < 2:
+    found = speed_range(speeds)
+    if found is None:
         return None
-    fastest, slowest = min(probes), max(probes)
+    fastest, slowest = found
     drift = slowest[0] / fastest[0] - 1
     if drift <= limits.max_host_drift:
         return None

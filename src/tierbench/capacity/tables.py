@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from tierbench.aggregate.markdown import host_speed_section
 from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
 from tierbench.files import write_frame, write_text
 
@@ -125,7 +126,11 @@ def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
     return "–" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
-def capacity_markdown(frame: pl.DataFrame, warnings: Sequence[str] = ()) -> str:
+def capacity_markdown(
+    frame: pl.DataFrame,
+    warnings: Sequence[str] = (),
+    speeds: Sequence[tuple[str, dict | None]] = (),
+) -> str:
     slo = frame["slo_ms"].drop_nulls()
     percentile = frame["percentile"].drop_nulls()
     slo_text = (
@@ -169,14 +174,21 @@ def capacity_markdown(frame: pl.DataFrame, warnings: Sequence[str] = ()) -> str:
     lines += ["", "## Why each search stopped", ""]
     for row in frame.iter_rows(named=True):
         lines.append(f"- **{row['runtime']} at {row['tier']}**: {row['reason']}")
+    speed = host_speed_section(speeds)
+    if speed:
+        lines += ["", *speed[:-1]]
     if warnings:
         lines += ["", "## Warnings", "", *(f"- {text}" for text in warnings)]
     return "\n".join(lines) + "\n"
 
 
+def host_speeds(records: Sequence[dict[str, Any]]) -> list[tuple[str, dict | None]]:
+    return [(record["cell"], record.get("host_speed")) for record in records]
+
+
 def capacity_warnings(records: Sequence[dict[str, Any]], limits: Thresholds) -> list[str]:
     """Warnings about the sweep as a whole: the host's speed changing between cells."""
-    drift = host_speed_warning([(r["cell"], r.get("host_speed")) for r in records], limits)
+    drift = host_speed_warning(host_speeds(records), limits)
     return [drift] if drift else []
 
 
@@ -194,5 +206,5 @@ def write_capacity_tables(
     warnings = capacity_warnings(records, limits or Thresholds())
     write_frame(frame, csv)
     write_frame(frame, parquet)
-    write_text(capacity_markdown(frame, warnings), markdown)
+    write_text(capacity_markdown(frame, warnings, host_speeds(records)), markdown)
     return frame, warnings

@@ -71,3 +71,20 @@ def speed_record(before: dict | None, after: dict | None) -> dict | None:
             "after": [round(value, 2) for value in after["runs_ms"]],
         },
     }
+
+
+def speed_range(
+    speeds: Sequence[tuple[str, dict | None]],
+) -> tuple[tuple[float, str], tuple[float, str]] | None:
+    """The fastest and the slowest probe of a sweep, each (ms, "before CELL" or "after
+    CELL"), from its cells' `host_speed` records; None with fewer than two probes."""
+    probes = [
+        (speed[f"{when}_ms"], f"{when} {cell}")
+        for cell, speed in speeds
+        if speed
+        for when in ("before", "after")
+        if speed.get(f"{when}_ms")
+    ]
+    if len(probes) < 2:
+        return None
+    return min(probes), max(probes)

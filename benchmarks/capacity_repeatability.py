@@ -92,8 +92,8 @@ def main() -> int:
             cost = f", CPU {min(costs):.2f} … {max(costs):.2f} ms per request" if costs else ""
             speed = record.get("host_speed")
             if speed:
-                probes_ms += [speed["before_ms"], speed["after_ms"]]
-                cost += f", host {speed['before_ms']:.1f} → {speed['after_ms']:.1f} ms"
+                probes_ms.append(speed["median_ms"])
+                cost += f", host {speed['median_ms']:.1f} ms"
             print(
                 f"  run {run}: {bound}{verdict['capacity_rps']:,.1f} req/s, limited by "
                 f"{verdict['limited_by']}, {record['search']['steps']} steps in "
@@ -124,7 +124,7 @@ def main() -> int:
     if probes_ms:
         print(
             f"  host      {min(probes_ms):.1f} … {max(probes_ms):.1f} ms for the fixed CPU "
-            f"workload before and after each run ({max(probes_ms) / min(probes_ms) - 1:+.0%})"
+            f"workload around each run ({max(probes_ms) / min(probes_ms) - 1:+.0%})"
         )
     verdict = "within" if cv <= TARGET_CV else "OVER"
     print(f"  target CV ≤ {TARGET_CV:.0%}: {cv:.1%}, {verdict} target")

@@ -27,8 +27,8 @@ class Thresholds:
     max_k6_cores: float = 0.9
     """k6 using more of a core than this (user+sys over wall time) may be the bottleneck."""
     max_host_drift: float = 0.10
-    """The host's fixed CPU workload slower than its fastest time in the sweep by more than
-    this share: the cells were measured on a host running at different speeds."""
+    """The host's fixed CPU workload slower around the sweep's slowest cell than around its
+    fastest by more than this share: the cells were measured at different host speeds."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Thresholds:
@@ -115,20 +115,20 @@ def host_speed_warning(
     speeds: Sequence[tuple[str, Mapping[str, Any] | None]], limits: Thresholds
 ) -> str | None:
     """One warning when a sweep's cells were measured while the host ran at different
-    speeds: the fixed CPU workload timed before and after each cell (the meta's
-    `host_speed`, see tierbench.load.host_speed) took longer at its slowest than at its
-    fastest by more than `max_host_drift`."""
+    speeds: the fixed CPU workload timed around each cell (the meta's `host_speed`, see
+    tierbench.load.host_speed) took longer in the slowest cell than in the fastest by
+    more than `max_host_drift`."""
     found = speed_range(speeds)
     if found is None:
         return None
-    fastest, slowest = found
-    drift = slowest[0] / fastest[0] - 1
+    (fastest, at_fastest), (slowest, at_slowest) = found
+    drift = slowest / fastest - 1
     if drift <= limits.max_host_drift:
         return None
     return (
         f"The host ran at different speeds during this sweep: the same CPU workload took "
-        f"{fastest[0]:.0f} ms {fastest[1]} and {slowest[0]:.0f} ms (+{drift:.0%}) "
-        f"{slowest[1]} (`host_speed` in the metas). A cell measured while the host was "
+        f"{fastest:.1f} ms around {at_fastest} and {slowest:.1f} ms (+{drift:.0%}) around "
+        f"{at_slowest} (`host_speed` in the metas). A cell measured while the host was "
         "slow shows less throughput and more latency than its tier gives: compare cells "
         "measured at the same speed, or rerun the slow ones on a quiet host."
     )

@@ -57,13 +57,15 @@ def probe_speed(cpus: Sequence[int] = ()) -> list[float]:
 
 def speed_record(before: dict | None, after: dict | None) -> dict | None:
     """The meta's `host_speed` from the probes before and after a cell (each the
-    backend's `{"cpus": [...], "runs_ms": [...]}`): the workload, where it ran, and its
-    median time before and after (ms; lower is faster). None when either is missing."""
+    backend's `{"cpus": [...], "runs_ms": [...]}`): the workload, where it ran, the median
+    of every run (`median_ms`, the cell's figure) and of those before and after (ms;
+    lower is faster). None when either is missing."""
     if before is None or after is None:
         return None
     return {
         "workload": WORKLOAD,
         "cpus": cpuset(before["cpus"]) or "all",
+        "median_ms": round(statistics.median([*before["runs_ms"], *after["runs_ms"]]), 2),
         "before_ms": round(statistics.median(before["runs_ms"]), 2),
         "after_ms": round(statistics.median(after["runs_ms"]), 2),
         "runs_ms": {
@@ -73,18 +75,23 @@ def speed_record(before: dict | None, after: dict | None) -> dict | None:
     }
 
 
+def cell_speed_ms(speed: dict | None) -> float | None:
+    """A cell's host speed: the median of every run of the workload before and after it,
+    so that a moment of other work on the host during one run does not move it."""
+    if not speed:
+        return None
+    if speed.get("median_ms"):
+        return float(speed["median_ms"])
+    runs = [*speed.get("runs_ms", {}).get("before", []), *speed.get("runs_ms", {}).get("after", [])]
+    return statistics.median(runs) if runs else None
+
+
 def speed_range(
     speeds: Sequence[tuple[str, dict | None]],
 ) -> tuple[tuple[float, str], tuple[float, str]] | None:
-    """The fastest and the slowest probe of a sweep, each (ms, "before CELL" or "after
-    CELL"), from its cells' `host_speed` records; None with fewer than two probes."""
-    probes = [
-        (speed[f"{when}_ms"], f"{when} {cell}")
-        for cell, speed in speeds
-        if speed
-        for when in ("before", "after")
-        if speed.get(f"{when}_ms")
-    ]
-    if len(probes) < 2:
+    """The fastest and the slowest cell of a sweep, each (ms, cell), from their
+    `host_speed` records; None with fewer than two cells timed."""
+    timed = [(ms, cell) for cell, speed in speeds if (ms := cell_speed_ms(speed))]
+    if len(timed) < 2:
         return None
-    return min(probes), max(probes)
+    return min(timed), max(timed)

@@ -128,7 +128,7 @@ def host_speed_warning(
     return (
         f"The host ran at different speeds during this sweep: the same CPU workload took "
         f"{fastest:.1f} ms around {at_fastest} and {slowest:.1f} ms (+{drift:.0%}) around "
-        f"{at_slowest} (`host_speed` in the metas). A cell measured while the host was "
+        f"{at_slowest} (each cell's `host_speed`). A cell measured while the host was "
         "slow shows less throughput and more latency than its tier gives: compare cells "
         "measured at the same speed, or rerun the slow ones on a quiet host."
     )

@@ -53,25 +53,26 @@ def test_a_cells_speed_is_the_median_of_its_runs():
 
 
 def test_a_sweep_at_one_speed_gets_no_warning():
-    speeds = [("ts-xs", speed(50.0)), ("python-xs", speed(54.9)), ("ts-s", None)]
+    # The capacity sweep of docs/example: +11 %, within what the probe moves on its own.
+    speeds = [("python-s", speed(47.8)), ("ts-m", speed(53.2)), ("ts-s", None)]
     assert host_speed_warning(speeds, Thresholds()) is None
     assert host_speed_warning([("ts-xs", speed(150))], Thresholds()) is None
     assert host_speed_warning([], Thresholds()) is None
 
 
 def test_a_sweep_at_two_speeds_is_warned_about_naming_the_fastest_and_slowest_cell():
-    speeds = [("ts-xs", speed(47.5)), ("python-m", speed(53.3)), ("ts-l", None)]
+    speeds = [("ts-xs", speed(40.0)), ("python-m", speed(52.0)), ("ts-l", None)]
     warning = host_speed_warning(speeds, Thresholds())
     assert warning is not None
-    assert "47.5 ms around ts-xs and 53.3 ms (+12%) around python-m" in warning
+    assert "40.0 ms around ts-xs and 52.0 ms (+30%) around python-m" in warning
     # The threshold is the user's: a looser one lets the same sweep pass.
-    assert host_speed_warning(speeds, Thresholds(max_host_drift=0.15)) is None
+    assert host_speed_warning(speeds, Thresholds(max_host_drift=0.35)) is None
 
 
 def test_the_capacity_table_carries_the_warning():
     records = [
         {"cell": "ts-xs", "host_speed": speed(40.0)},
-        {"cell": "python-m", "host_speed": speed(50.8)},
+        {"cell": "python-m", "host_speed": speed(50.8)},  # +27 %
         {"cell": "ts-m"},  # a record from before the probe existed
     ]
     (warning,) = capacity_warnings(records, Thresholds())

@@ -137,8 +137,8 @@ def host_speed_section(speeds: Sequence[tuple[str, dict | None]]) -> list[str]:
         f"The same CPU workload, timed on the runtime's CPUs before and after each cell "
         f"(`host_speed`, the median of its runs), took {fastest:.1f} ms around {at_fastest}, "
         f"the fastest, and {slowest:.1f} ms around {at_slowest}, the slowest: "
-        f"{slowest / fastest - 1:+.0%}. "
-        "Lower is faster; cells measured at different speeds compare only that closely.",
+        f"{slowest / fastest - 1:+.0%} (lower is faster; a warning comes beyond "
+        "`thresholds.max_host_drift`).",
         "",
     ]
 

@@ -26,9 +26,11 @@ class Thresholds:
     """Fewer requests than this in the window make the high percentiles unstable."""
     max_k6_cores: float = 0.9
     """k6 using more of a core than this (user+sys over wall time) may be the bottleneck."""
-    max_host_drift: float = 0.10
+    max_host_drift: float = 0.25
     """The host's fixed CPU workload slower around the sweep's slowest cell than around its
-    fastest by more than this share: the cells were measured at different host speeds."""
+    fastest by more than this share: the cells were measured at different host speeds.
+    Above the probe's own spread on a quiet shared host (up to +13 % within ten minutes,
+    with capacities that did not follow it), so it flags a host that really changed."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Thresholds:
@@ -128,7 +130,7 @@ def host_speed_warning(
     return (
         f"The host ran at different speeds during this sweep: the same CPU workload took "
         f"{fastest:.1f} ms around {at_fastest} and {slowest:.1f} ms (+{drift:.0%}) around "
-        f"{at_slowest} (each cell's `host_speed`). A cell measured while the host was "
-        "slow shows less throughput and more latency than its tier gives: compare cells "
-        "measured at the same speed, or rerun the slow ones on a quiet host."
+        f"{at_slowest} (each cell's `host_speed`). A cell measured while the host ran "
+        "that much slower may show less throughput and more latency than its tier gives: "
+        "compare cells measured at the same speed, or rerun the slow ones on a quiet host."
     )

@@ -28,16 +28,11 @@ GB = 2**30
 WARNING_SEPARATOR = " | "
 
 # The figures k6's data gives each run, then those of its resources, in table order.
+LATENCY_FIGURES = ["avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
 REQUEST_FIGURES = [
     "requests",
     "rps",
-    "avg_ms",
-    "min_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
+    *LATENCY_FIGURES,
     "error_rate",
     "iterations_per_s",
     "checks_pass_rate",
@@ -530,13 +525,7 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
             "statistic",
             "requests",
             "rps",
-            "avg_ms",
-            "min_ms",
-            "p50_ms",
-            "p90_ms",
-            "p95_ms",
-            "p99_ms",
-            "max_ms",
+            *LATENCY_FIGURES,
             "error_rate",
         )
         .sort("tier_order", "tier", runtime_rank(cells), "name", nulls_last=True)

@@ -321,21 +321,29 @@ const sink = emptySink();
 
 function resetSink() {
   recentTraces.clear();
+  traceRing.fill(undefined as unknown as string);
+  ringNext = 0;
   Object.assign(sink, emptySink());
 }
 
 // Traces are counted as distinct trace ids; a trace's spans may arrive in several batches.
-// Only the most recent ids are remembered, so memory stays bounded.
+// Only the most recent ids are remembered, so memory stays bounded: a ring of the ids in
+// arrival order says which one to forget. (Forgetting the Set's first value instead walks
+// past every id deleted before it, so each new trace past the cap cost tens of
+// microseconds more as a sweep went on, and the sink's CPU crept up under load.)
 const MAX_REMEMBERED_TRACES = 100_000;
 const recentTraces = new Set<string>();
+const traceRing: string[] = new Array(MAX_REMEMBERED_TRACES);
+let ringNext = 0;
 
 function rememberTrace(traceId: string) {
   if (recentTraces.has(traceId)) return;
+  const forgotten = traceRing[ringNext];
+  if (forgotten !== undefined) recentTraces.delete(forgotten);
+  traceRing[ringNext] = traceId;
+  ringNext = (ringNext + 1) % MAX_REMEMBERED_TRACES;
   recentTraces.add(traceId);
   sink.traces++;
-  if (recentTraces.size > MAX_REMEMBERED_TRACES) {
-    recentTraces.delete(recentTraces.values().next().value as string);
-  }
 }
 
 function bump(table: Record<string, number>, key: string) {

@@ -27,6 +27,12 @@ RESOURCE_CSV_SCHEMA = pl.Schema(
         "throttled_total_s": pl.Float64,
         "k6_cpu_cores": pl.Float64,
         "support_cpu_cores": pl.Float64,
+        # The runtime's container (a short id): counters restart with a new container.
+        "container": pl.String,
+        # Busy share of the load side's and the runtime's CPUs (/proc/stat), whoever used
+        # them: k6 and the support services, the engine, the kernel's loopback network.
+        "load_cpus_busy": pl.Float64,
+        "runtime_cpus_busy": pl.Float64,
     }
 )
 
@@ -54,6 +60,38 @@ def samples_frame(rows: list[dict]) -> pl.DataFrame:
     )
 
 
+COUNTERS = (
+    ("cpu_usage_total_s", "cpu_s"),
+    ("nr_periods_total", "periods"),
+    ("nr_throttled_total", "throttled"),
+)
+
+
+def counter_segments(samples: pl.DataFrame) -> list[list[dict]]:
+    """The samples split where the kernel's counters start again: at a new container (a
+    runtime placed afresh) or where they run backwards (a container restarted in place).
+    Each segment's counters only grow, so differences within it are exact."""
+    segments: list[list[dict]] = []
+    previous: dict | None = None
+    columns = [name for name in ("timestamp", "container", *(c for c, _ in COUNTERS))]
+    present = [name for name in columns if name in samples.columns]
+    for row in samples.select(present).iter_rows(named=True):
+        if row.get("cpu_usage_total_s") is None:
+            continue
+        restarted = previous is not None and (
+            row.get("container") != previous.get("container")
+            or any(
+                row.get(c) is not None and previous.get(c) is not None and row[c] < previous[c]
+                for c, _ in COUNTERS
+            )
+        )
+        if previous is None or restarted:
+            segments.append([])
+        segments[-1].append(row)
+        previous = row
+    return segments
+
+
 def _at(points: list[tuple[datetime, float]], instant: datetime) -> float | None:
     """A cumulative counter at `instant`, linearly between the samples around it."""
     for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
@@ -64,34 +102,63 @@ def _at(points: list[tuple[datetime, float]], instant: datetime) -> float | None
     return None
 
 
+def _segment_deltas(segment: list[dict], start: datetime, end: datetime) -> dict | None:
+    """Each counter's growth over the part of [start, end] the segment's samples span
+    (interpolated at the edges), with that part's seconds; None where they do not meet."""
+    first, last = segment[0]["timestamp"], segment[-1]["timestamp"]
+    lo, hi = max(start, first), min(end, last)
+    if hi <= lo:
+        return None
+    deltas: dict = {"seconds": (hi - lo).total_seconds()}
+    for column, name in COUNTERS:
+        points = [(r["timestamp"], float(r[column])) for r in segment if r.get(column) is not None]
+        at_lo, at_hi = _at(points, lo), _at(points, hi)
+        if at_lo is not None and at_hi is not None:
+            deltas[name] = at_hi - at_lo
+    return deltas
+
+
+def _figures(deltas: list[dict], seconds: float) -> dict:
+    cpu_s = sum(d["cpu_s"] for d in deltas if "cpu_s" in d)
+    periods = sum(d.get("periods", 0) for d in deltas)
+    figures = {"cpu_mean_cores": cpu_s / seconds if seconds > 0 else None}
+    if periods:
+        figures["throttled_share"] = sum(d.get("throttled", 0) for d in deltas) / periods
+    return figures
+
+
 def kernel_window_figures(samples: pl.DataFrame, start: datetime, end: datetime) -> dict:
-    """CPU and throttling over [start, end] from the kernel's cumulative counters (exact
-    up to the interpolation between two samples at each edge), or {} where the samples
-    hold no counters, do not bracket the window, or the counters restarted inside it."""
-    window_s = (end - start).total_seconds()
-    figures: dict = {}
-    for column, name in (
-        ("cpu_usage_total_s", "cpu"),
-        ("nr_periods_total", "periods"),
-        ("nr_throttled_total", "throttled"),
-    ):
-        points = [
-            (t, float(v))
-            for t, v in samples.select("timestamp", column).iter_rows()
-            if v is not None
-        ]
-        if any(b[1] < a[1] for a, b in zip(points, points[1:], strict=False)):
-            return {}
-        at_start, at_end = _at(points, start), _at(points, end)
-        if at_start is None or at_end is None:
-            if name == "cpu":
-                return {}
-            continue
-        figures[name] = at_end - at_start
-    result = {"cpu_mean_cores": figures["cpu"] / window_s if window_s > 0 else None}
-    if figures.get("periods"):
-        result["throttled_share"] = figures["throttled"] / figures["periods"]
-    return result
+    """CPU and throttling over [start, end] from the kernel's cumulative counters, exact up
+    to the interpolation between two samples at each edge. Each container's counters (and
+    each restart's) count on their own and are added up, so a window that saw the runtime
+    placed afresh or restarted keeps its figures; CPU is the mean over the seconds the
+    samples span. {} where the samples hold no counters or span under half the window."""
+    deltas = [
+        d
+        for segment in counter_segments(samples)
+        if (d := _segment_deltas(segment, start, end)) is not None and "cpu_s" in d
+    ]
+    covered = sum(d["seconds"] for d in deltas)
+    if not deltas or covered < 0.5 * (end - start).total_seconds():
+        return {}
+    return _figures(deltas, covered)
+
+
+def container_window_figures(
+    samples: pl.DataFrame, start: datetime, end: datetime
+) -> dict[str, dict]:
+    """Per container: CPU and throttling over the part of [start, end] its samples span
+    (`seconds`), from its own counters."""
+    by_container: dict[str, list[dict]] = {}
+    for segment in counter_segments(samples):
+        deltas = _segment_deltas(segment, start, end)
+        if deltas is not None and "cpu_s" in deltas:
+            by_container.setdefault(segment[0].get("container") or "", []).append(deltas)
+    return {
+        container: _figures(deltas, seconds) | {"seconds": seconds}
+        for container, deltas in by_container.items()
+        if (seconds := sum(d["seconds"] for d in deltas)) > 0
+    }
 
 
 def throttled_share() -> pl.Expr:

@@ -27,6 +27,9 @@ COLUMNS = [
     "throttled_total_s",
     "k6_cpu_cores",
     "support_cpu_cores",
+    "container",
+    "load_cpus_busy",
+    "runtime_cpus_busy",
 ]
 # The per-interval figures of a sample; empty when the container is gone.
 INTERVAL_COLUMNS = COLUMNS[2:9]

@@ -196,7 +196,17 @@ class DockerBackend(Backend):
             if container.state.running
         ]
         applied = runtime.applied_limits()
-        return ResourceSampler(runtime.container.id, runtime.container.state.pid, applied, support)
+        plan = placement.cpus
+        # Unpinned, the load side and the runtime share every CPU: () reads them all.
+        load_cpus = set(plan.load_generator_cpus) | set(plan.support_cpus) if plan.enabled else ()
+        return ResourceSampler(
+            runtime.container.id,
+            runtime.container.state.pid,
+            applied,
+            support,
+            load_cpus=tuple(sorted(load_cpus)),
+            runtime_cpus=plan.runtime_cpus,
+        )
 
     def run_load(self, request: LoadRequest, sampler: ResourceSampler) -> K6Run:
         _, placement = self._placed()

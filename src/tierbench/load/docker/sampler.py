@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tierbench.config.limits import Limits, LimitSet
+from tierbench.load.cpu_busy import CpuBusy
 from tierbench.load.docker.cgroups import CgroupFiles, Counters, locate_cgroup
 from tierbench.load.samples import INTERVAL_COLUMNS, TOTAL_COLUMNS
 
@@ -256,8 +257,14 @@ class ResourceSampler:
         support: list[tuple[str, int]] = (),
         interval_s: float = 0.5,
         proc: Path = Path("/proc"),
+        load_cpus: tuple[int, ...] = (),
+        runtime_cpus: tuple[int, ...] = (),
     ):
         self.container_id = container_id
+        # The host's own counters of the CPUs the load side and the runtime run on (every
+        # CPU where they are not pinned).
+        self.load_cpus = CpuBusy(load_cpus, proc)
+        self.runtime_cpus = CpuBusy(runtime_cpus, proc)
         self.limits = applied.limits
         self.interval_s = interval_s
         chosen = choose_source(container_id, pid, applied, proc)
@@ -364,6 +371,9 @@ class ResourceSampler:
                 "oom_kills": self.oom_kills,
                 "restarts": self.events.restarts,
                 "source": self.source,
+                "container": self.container_id[:12],
+                "load_cpus_busy": self.load_cpus.share(),
+                "runtime_cpus_busy": self.runtime_cpus.share(),
             }
         )
 

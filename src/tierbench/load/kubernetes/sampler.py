@@ -205,5 +205,7 @@ class KubeletSampler:
                 "oom_kills": self.oom_kills,
                 "restarts": self.restarts,
                 "source": self.source,
+                # The pod's container restarts in place: its counters start again.
+                "container": f"{self.runtime[0]}#{self.restarts}",
             }
         )

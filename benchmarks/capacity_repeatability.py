@@ -2,8 +2,10 @@
 
 Runs the whole capacity search of one runtime at one tier `--runs` times in a row (the
 runtime placed afresh each time; the support services kept, or started afresh for each
-run with `--restart-support`), and prints each run's capacity and search time, their mean
-± σ and coefficient of variation against the 5 % target, and the runtime's CPU time per
+run with `--restart-support`), and prints each run's capacity (the highest rate that
+passed k of k full holds, with the lowest rate that failed above it and the holds it
+passed) and search time, their mean ± σ with a 95 % confidence interval, and their
+coefficient of variation against the 3 % target, and the runtime's CPU time per
 request in the full steps that passed: when that moves between runs as much as the
 capacity does, the runtime's cost moved, not the search. Each run also shows the host's
 speed before and after it (a fixed CPU workload, tierbench.load.host_speed; lower is
@@ -28,11 +30,12 @@ import yaml
 
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
+from tierbench.capacity.tables import ci95
 from tierbench.config.sweep import Cell, load_sweep
 from tierbench.load.backends import interrupt_on_sigterm
 from tierbench.load.docker.backend import DockerBackend
 
-TARGET_CV = 0.05
+TARGET_CV = 0.03
 
 
 def cpu_ms_per_request(steps: list[dict]) -> list[float]:
@@ -87,6 +90,9 @@ def main() -> int:
             times.append(record["search"]["search_s"])
             causes.append(verdict["limited_by"])
             bound = "≥ " if verdict["lower_bound"] else ""
+            held = f"{verdict['confirmations']}/{verdict['confirmations_needed']} holds"
+            failed = verdict.get("failed_at_rps")
+            interval = f" (failed at {failed:,.1f})" if failed else ""
             costs = cpu_ms_per_request(record["steps"])
             cpu_ms.extend(costs)
             cost = f", CPU {min(costs):.2f} … {max(costs):.2f} ms per request" if costs else ""
@@ -95,7 +101,8 @@ def main() -> int:
                 probes_ms.append(speed["median_ms"])
                 cost += f", host {speed['median_ms']:.1f} ms"
             print(
-                f"  run {run}: {bound}{verdict['capacity_rps']:,.1f} req/s, limited by "
+                f"  run {run}: {bound}{verdict['capacity_rps']:,.1f} req/s{interval}, {held}, "
+                "limited by "
                 f"{verdict['limited_by']}, {record['search']['steps']} steps in "
                 f"{record['search']['search_s']:.0f} s{cost}",
                 flush=True,
@@ -104,6 +111,7 @@ def main() -> int:
         backend.stop_support()
     mean, sd = statistics.fmean(capacities), statistics.stdev(capacities)
     cv = sd / mean
+    half = ci95(capacities) or 0.0
     print(
         f"\n{args.runtime} at {args.tier}, {args.runs} capacity searches "
         f"(p{settings.percentile:g} ≤ {settings.slo_ms:g} ms), "
@@ -111,7 +119,8 @@ def main() -> int:
     )
     print(
         f"  capacity  {mean:,.1f} req/s ± {sd:,.1f}  ({min(capacities):,.1f} … "
-        f"{max(capacities):,.1f}), CV {cv:.1%}"
+        f"{max(capacities):,.1f}), CV {cv:.1%}; 95 % CI of the mean {mean - half:,.1f} … "
+        f"{mean + half:,.1f}"
     )
     print(f"  search    {statistics.fmean(times):.0f} s ± {statistics.stdev(times):.0f} s")
     print(f"  limited by: {', '.join(sorted(set(causes)))}")

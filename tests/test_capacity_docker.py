@@ -17,14 +17,16 @@ from tierbench.load.docker.containers import RuntimeContainer, write_override
 
 pytestmark = [pytest.mark.docker, pytest.mark.chromium]
 PROJECT = "tierbench-test"
-# A short search: the test's services answer in milliseconds, and a few hundred requests
-# a step judge their p99 well enough.
+# A short search: the test's services answer in milliseconds, so a backlog above the knee
+# breaks the SLO within seconds, and a few hundred requests a step judge their p99 well
+# enough.
 QUICK_SEARCH = {
     "start_rate": 32,
     "probe_warmup_s": 0.5,
     "probe_hold_s": 1.5,
     "warmup_s": 1.5,
     "hold_s": 4,
+    "time_budget_s": 120,
 }
 
 
@@ -61,17 +63,20 @@ def capacity_rows(workdir: Workdir) -> dict[str, dict]:
         return {row["tier"]: row for row in csv.DictReader(handle)}
 
 
-def test_the_search_finds_the_capacity_the_utilisation_law_predicts(workdir: Workdir):
-    """A service of known CPU cost per request can serve CPU limit / cost per second; the
-    search must find that within 15 % at two tiers, and say the CPU stopped it."""
+def calibration_config(workdir: Workdir, runtime: str, port: int, script: str) -> None:
     config = workdir.config
-    config["runtimes"] = {
-        "calibrated": {"service": "calibrated", "port": 19186, "health_path": "/healthz"}
-    }
+    config["runtimes"] = {runtime: {"service": runtime, "port": port, "health_path": "/healthz"}}
     config["support_services"] = []
-    config["k6_script"] = "k6/work.js"
+    config["k6_script"] = script
     config["capacity"] = QUICK_SEARCH
     workdir.write_config(config)
+
+
+def test_a_cpu_bound_service_reaches_what_the_utilisation_law_predicts(workdir: Workdir):
+    """A service of known CPU cost per request can serve CPU limit / cost per second; the
+    search must find that within 10 % at two tiers, confirmed k of k, and say the CPU
+    stopped it."""
+    calibration_config(workdir, "calibrated", 19186, "k6/work.js")
     # The image first, so the calibration measures what the search will.
     result = workdir.snakemake("results/images/calibrated.json")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -85,26 +90,52 @@ def test_the_search_finds_the_capacity_the_utilisation_law_predicts(workdir: Wor
         predicted = cpus / cost_s
         found = float(rows[tier]["capacity_rps"])
         print(f"{tier}: found {found:.1f} req/s, predicted {predicted:.1f}")
-        assert abs(found / predicted - 1) <= 0.15, (tier, found, predicted)
+        assert abs(found / predicted - 1) <= 0.10, (tier, found, predicted)
         assert rows[tier]["limited_by"] == "cpu"
         assert rows[tier]["lower_bound"] == "false"
-        assert rows[tier]["confirmed"] == "true"
+        assert rows[tier]["confirmed"] == "true" and rows[tier]["confirmations"] == "3"
+        assert float(rows[tier]["failed_at_rps"]) > found
 
     results = workdir.path / "results"
     record = json.loads((results / "capacity" / "calibrated-xs.json").read_text())
     phases = [step["phase"] for step in record["steps"]]
-    assert phases[0] == "probe" and "step" in phases and phases.count("confirm") >= 1
+    assert phases[0] == "probe" and "step" in phases and phases.count("confirm") >= 2
+    assert len(record["search"]["capacity_steps"]) == 3
+    assert record["search"]["runtime_state_before_steps"] == "fresh"
+    assert record["search"]["runtime_placements"] == len(record["steps"])
+    # Every step's figures come from its own container's counters: throttling too.
+    assert all(step["throttled_share"] is not None for step in record["steps"])
+    assert all(step["load_cpus_busy"] is not None for step in record["steps"])
     # Every step's raw k6 data is kept, gzipped, with the k6 script that made it.
     raw = results / "capacity" / "k6" / "calibrated-xs"
     for step in record["steps"]:
         data = gzip.decompress((raw / f"{step['name']}.json.gz").read_bytes())
         assert b'"step":"%s"' % step["name"].encode() in data
         assert (raw / f"{step['name']}.js").exists()
-    assert record["limits"]["verified"] and record["search"]["search_s"] <= 150
+    assert record["limits"]["verified"] and record["search"]["search_s"] <= 120
     assert record["host_speed"]["before_ms"] > 0 and record["host_speed"]["after_ms"] > 0
     assert (results / "recommendation.md").read_text().startswith("# Right-sizing")
     for chart in ("capacity.png", "capacity.gif", "capacity.mp4", "capacity.html"):
         assert (results / "charts" / chart).stat().st_size > 0, chart
+    assert containers_of(PROJECT) == []
+
+
+def test_a_concurrency_bound_service_is_limited_by_latency_not_cpu(workdir: Workdir):
+    """Four requests in service at once, 20 ms each, the CPU nearly idle: the capacity is
+    4 / 0.020 = 200 req/s at any CPU limit. The search must find it within 10 % at two
+    tiers and call it latency, never cpu, far below what its CPU would allow."""
+    calibration_config(workdir, "concurrent", 19189, "k6/slot.js")
+    result = workdir.snakemake("results/capacity.md", timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = capacity_rows(workdir)
+    for tier in ("xs", "s"):
+        found = float(rows[tier]["capacity_rps"])
+        print(f"{tier}: found {found:.1f} req/s, predicted 200 by concurrency / service time")
+        assert abs(found / 200 - 1) <= 0.10, (tier, found)
+        assert rows[tier]["limited_by"] == "latency", rows[tier]["reason"]
+        assert float(rows[tier]["cpu_pct_at_capacity"]) < 50
+        assert float(rows[tier]["predicted_rps"]) > 2 * found
+        assert "Not CPU-bound" in rows[tier]["reason"]
     assert containers_of(PROJECT) == []
 
 

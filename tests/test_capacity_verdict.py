@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tierbench.capacity.cell import graceful_stop_s
-from tierbench.capacity.search import SearchOutcome
+from tierbench.capacity.search import Prediction, SearchOutcome
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult, dropped_for_want_of_vus, judge
 from tierbench.capacity.verdict import classify
@@ -44,9 +44,11 @@ def outcome(failing: StepResult, best: StepResult | None = None, **flags) -> Sea
     return SearchOutcome(
         steps=[best, failing],
         best=best,
+        capacity_steps=[best],
+        confirmations=3,
+        needed=3,
         failing=failing,
         converged=True,
-        confirmed=True,
         **flags,
     )
 
@@ -95,54 +97,94 @@ def test_the_failing_steps_evidence_names_the_limit(failing, limited_by, lower_b
     assert limited_by in verdict.reason or "lower bound" in verdict.reason
 
 
-def test_a_contended_tier_full_of_runtime_and_load_side_is_a_lower_bound():
-    failing = step(
-        105,
-        percentile_ms=400.0,
-        cpu_pct=60.0,
-        cpu_cores=1.2,
-        k6_cpu_cores=0.5,
-        support_cpu_cores=0.2,
-        load_side_share=0.97,
-    )
-    verdict = classify(outcome(failing), SETTINGS, shared_with_runtime=True)
+def test_a_load_side_whose_cpus_the_host_counts_full_is_a_lower_bound():
+    """The host's own counters (/proc/stat) say the load side's CPUs had no idle time
+    left, whoever filled them: k6, the support services, the engine, the kernel."""
+    failing = step(105, percentile_ms=400.0, k6_cpu_cores=0.6, load_cpus_busy=0.97)
+    verdict = classify(outcome(failing), SETTINGS)
     assert verdict.limited_by == "load-generator" and verdict.lower_bound
-    assert "shared by the runtime" in verdict.reason
-
-
-def test_a_contended_tier_whose_host_is_as_full_as_it_gets_is_a_lower_bound():
-    """Recorded: python at tier L on the 2-core build machine broke its SLO with the runtime
-    at 1.40 cores, k6 at 0.27 and the mock at 0.07, 87 % of the host's counted CPU time."""
-    failing = step(
-        122.6,
-        percentile_ms=491.0,
-        cpu_pct=69.9,
-        cpu_cores=1.40,
-        k6_cpu_cores=0.27,
-        support_cpu_cores=0.07,
-        load_side_share=0.87,
+    assert "97% busy by the host's counters" in verdict.reason
+    # The counted processes alone used 0.85 of the core, yet the host had room: not full.
+    roomy = step(105, percentile_ms=400.0, k6_cpu_cores=0.85, load_cpus_busy=0.88)
+    assert classify(outcome(roomy), SETTINGS).limited_by == "latency"
+    # The support services the larger user of the full CPUs: an upstream set the limit.
+    mock = step(
+        105, percentile_ms=400.0, k6_cpu_cores=0.3, support_cpu_cores=0.6, load_cpus_busy=0.99
     )
-    contended = classify(outcome(failing), SETTINGS, shared_with_runtime=True)
+    assert classify(outcome(mock), SETTINGS).limited_by == "upstream"
+
+
+def test_a_contended_tier_whose_host_cpus_are_full_is_a_lower_bound():
+    """python at tier L on the 2-core build machine (contended: runtime, k6 and the mock
+    share both cores) broke its SLO with the runtime at 1.40 cores, k6 at 0.27 and the
+    mock at 0.07. With the host's CPUs full, the runtime could have had no more."""
+    figures = dict(
+        percentile_ms=491.0, cpu_pct=69.9, cpu_cores=1.40, k6_cpu_cores=0.27, support_cpu_cores=0.07
+    )
+    full = step(122.6, load_cpus_busy=0.98, **figures)
+    contended = classify(outcome(full), SETTINGS, shared_with_runtime=True)
     assert contended.limited_by == "load-generator" and contended.lower_bound
-    apart = classify(outcome(failing), SETTINGS, shared_with_runtime=False)
-    assert apart.limited_by == "latency" and not apart.lower_bound
-    quieter = step(
-        122.6,
-        percentile_ms=491.0,
-        cpu_pct=50.0,
-        cpu_cores=1.0,
-        k6_cpu_cores=0.27,
-        support_cpu_cores=0.07,
-        load_side_share=0.67,
+    assert "the host's CPUs, shared with the runtime," in contended.reason
+    roomy = step(122.6, load_cpus_busy=0.85, **figures)
+    verdict = classify(outcome(roomy), SETTINGS, shared_with_runtime=True)
+    assert verdict.limited_by == "latency" and not verdict.lower_bound
+
+
+def test_the_verdict_sets_the_capacity_against_the_utilisation_laws_prediction():
+    best = step(100, cpu_pct=40.0)
+    failing = step(105, percentile_ms=900.0, cpu_pct=42.0)
+    result = outcome(failing, best)
+    result.prediction = Prediction(rate=250.0, step=best.name, cpu_ms_per_iteration=1.6)
+    verdict = classify(result, SETTINGS)
+    assert verdict.limited_by == "latency"
+    assert verdict.predicted_rps == pytest.approx(1250.0)
+    assert "Not CPU-bound: it stopped at 40% of what the utilisation law" in verdict.reason
+    cpu_bound = outcome(step(105, percentile_ms=900.0, cpu_pct=99.0), step(100, cpu_pct=95.0))
+    cpu_bound.prediction = Prediction(rate=105.3, step="s100", cpu_ms_per_iteration=9.5)
+    verdict = classify(cpu_bound, SETTINGS)
+    assert verdict.limited_by == "cpu" and "Found 95% of what the utilisation law" in verdict.reason
+
+
+def test_the_interval_and_the_holds_are_on_record():
+    holds = [step(100, rps=498.0), step(100, rps=502.0), step(100, rps=500.0)]
+    failing = step(103, percentile_ms=400.0)
+    result = SearchOutcome(
+        steps=[*holds, failing],
+        best=holds[-1],
+        capacity_steps=holds,
+        confirmations=3,
+        needed=3,
+        failing=failing,
     )
-    assert classify(outcome(quieter), SETTINGS, shared_with_runtime=True).limited_by == "latency"
+    verdict = classify(result, SETTINGS)
+    assert verdict.capacity_rps == pytest.approx(500.0)
+    assert verdict.failed_at_rate == 103 and verdict.failed_at_rps == pytest.approx(515.0)
+    assert (verdict.confirmations, verdict.confirmations_needed) == (3, 3) and verdict.confirmed
+    short = SearchOutcome(
+        steps=[holds[0], failing],
+        best=holds[0],
+        capacity_steps=holds[:1],
+        confirmations=1,
+        needed=3,
+        failing=failing,
+        unconfirmed_why="time budget",
+    )
+    verdict = classify(short, SETTINGS)
+    assert not verdict.confirmed
+    assert "Passed 1 of 3 full holds at this rate (time budget): unconfirmed." in verdict.reason
 
 
 def test_passing_up_to_the_search_bound_is_a_lower_bound():
     best = step(20000)
     verdict = classify(
         SearchOutcome(
-            steps=[best], best=best, converged=True, confirmed=True, reached_max_rate=True
+            steps=[best],
+            best=best,
+            capacity_steps=[best],
+            confirmations=3,
+            needed=3,
+            converged=True,
+            reached_max_rate=True,
         ),
         SETTINGS,
     )

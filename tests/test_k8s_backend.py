@@ -14,11 +14,12 @@ from conftest import STACK
 from k8s_fakes import NDJSON, FakeCluster
 from tierbench.config.sweep import load_sweep
 from tierbench.load.backend import BackendError, LimitsNotApplied
-from tierbench.load.cell import CellOutputs, placement_for, run_cell
+from tierbench.load.cell import CellOutputs, run_cell
 from tierbench.load.k6 import K6Error
 from tierbench.load.kubernetes.backend import KubernetesBackend
 from tierbench.load.kubernetes.cluster import ClusterClients
 from tierbench.load.kubernetes.pairs import NoFreePair, PairLock
+from tierbench.load.lifecycle import placement_for
 from tierbench.load.samples import COLUMNS
 
 SERVICES = {

@@ -121,8 +121,8 @@ def test_a_compose_files_own_memswap_limit_fails_the_limit_check(workdir: Workdi
 def test_a_compose_files_own_cpuset_fails_the_limit_check_with_verified_false(workdir: Workdir):
     from tierbench.config.sweep import load_sweep
     from tierbench.load.backend import LimitsNotApplied
-    from tierbench.load.cell import placement_for, verify_limits
     from tierbench.load.docker.backend import DockerBackend
+    from tierbench.load.lifecycle import placement_for, verify_limits
 
     config = workdir.config
     config["runtimes"] = {"pinned": {"service": "pinned", "port": 19185, "health_path": "/healthz"}}

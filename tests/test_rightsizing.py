@@ -90,7 +90,9 @@ def test_replicas_memory_fit_and_cost():
         s=(0.5, 512 * MiB, 225.0, 40 * MiB),
         tight=(1.0, 256 * MiB, 500.0, 230 * MiB),  # 230 MiB + 15 % is over 256 MiB
     )
-    options = plan_options(table, [FARGATE, GKE], 1000.0, headroom=0.7, memory_margin=0.15)
+    options = plan_options(
+        table, [FARGATE, GKE], 1000.0, headroom=0.7, memory_margin=0.15, ha=False
+    )
     by = {(o.tier, o.provider): o for o in options}
     xs = by[("xs", "fargate")]
     assert xs.replicas == math.ceil(1000 / (112 * 0.7)) == 13
@@ -120,27 +122,79 @@ def test_the_shipped_prices_are_the_published_ones():
     assert DEFAULT_PRICES["gke-autopilot"]["gb_hour"] == 0.0049225
 
 
-def test_a_stricter_slo_judges_the_steps_again():
-    record = {
-        "settings": {"slo_ms": 250, "percentile": 99},
-        "verdict": {"lower_bound": False},
-        "steps": [
-            {"phase": "probe", "offered_rate": 8, "rps": 40, "percentile_ms": 90, "reasons": ""},
-            {"phase": "step", "offered_rate": 50, "rps": 250, "percentile_ms": 120, "reasons": ""},
-            {"phase": "step", "offered_rate": 60, "rps": 300, "percentile_ms": 180, "reasons": ""},
-            {
-                "phase": "step",
-                "offered_rate": 70,
-                "rps": 330,
-                "percentile_ms": 400,
-                "reasons": "p99 400 ms > SLO 250 ms",
-            },
-        ],
+def test_with_ha_every_choice_has_one_replica_more_than_the_target_needs():
+    """Losing one replica still serves the target within the headroom: never one replica."""
+    table = capacity_table(l=(2.0, 2048 * MiB, 5000.0, 100 * MiB))
+    [option] = plan_options(table, [FARGATE], 1000.0, 0.7, 0.15, ha=True)
+    assert option.replicas == math.ceil(1000 / (5000 * 0.7)) + 1 == 2
+    [single] = plan_options(table, [FARGATE], 1000.0, 0.7, 0.15, ha=False)
+    assert single.replicas == 1
+
+
+def step(phase, rate, rps, p99, reasons=""):
+    return {
+        "phase": phase,
+        "offered_rate": rate,
+        "rps": rps,
+        "percentile_ms": p99,
+        "reasons": reasons,
     }
-    assert capacity_at_slo(record, 250) == (300, False)
-    assert capacity_at_slo(record, 150) == (250, False)
+
+
+RECORD = {
+    "settings": {"slo_ms": 250, "percentile": 99, "confirmations": 3},
+    "verdict": {"lower_bound": False},
+    "steps": [
+        step("probe", 8, 40, 90),
+        step("probe", 40, 200, 100),
+        step("step", 50, 250, 120),
+        step("confirm", 50, 251, 125),
+        step("confirm", 50, 249, 118),
+        step("step", 60, 300, 180),
+        step("confirm", 60, 301, 190),
+        step("confirm", 60, 299, 185),
+        step("step", 70, 330, 400, "p99 400 ms > SLO 250 ms"),
+    ],
+}
+
+
+def test_a_stricter_slo_judges_every_step_on_record_probes_included():
+    assert capacity_at_slo(RECORD, 250).capacity_rps == pytest.approx(300)
+    at_150 = capacity_at_slo(RECORD, 150)
+    assert at_150.capacity_rps == pytest.approx(250) and at_150.confirmations == 3
+    # Only the probes kept 110 ms: their rate is the answer, unconfirmed (no full hold).
+    at_110 = capacity_at_slo(RECORD, 110)
+    assert at_110.capacity_rps == 200 and at_110.confirmations == 0 and at_110.answered
+    # No step on record kept 50 ms: the record cannot answer.
+    assert not capacity_at_slo(RECORD, 50).answered
     # Looser than the search's own SLO: the search stopped at its knee, so "at least".
-    assert capacity_at_slo(record, 500) == (330, True)
+    looser = capacity_at_slo(RECORD, 500)
+    assert looser.capacity_rps == pytest.approx(300) and looser.lower_bound
+
+
+def test_a_record_that_cannot_answer_gives_the_command_that_can(tmp_path):
+    from tierbench.capacity.recommend import recommendation, recommendation_markdown
+    from tierbench.capacity.settings import CapacitySettings
+
+    table = capacity_table(xs=(0.25, 256 * MiB, 300.0, 40 * MiB)).with_columns(
+        pl.lit(250.0).alias("slo_ms"),
+        pl.lit("latency").alias("limited_by"),
+        pl.lit(3).alias("confirmations"),
+        pl.lit(3).alias("confirmations_needed"),
+        pl.lit(True).alias("confirmed"),
+        pl.lit(None, dtype=pl.String).alias("unconfirmed_why"),
+    )
+    record = {**RECORD, "runtime": "ts", "tier": "xs", "cell": "ts-xs"}
+    settings = CapacitySettings()
+    report = recommendation(table, settings, [FARGATE], 100.0, 50.0, [record])
+    assert report["unanswered"] == ["ts-xs"]
+    text = recommendation_markdown(report)
+    assert (
+        "snakemake --cores 1 results/capacity/ts-xs.json --config 'capacity={slo_ms: 50}'" in text
+    )
+    probes_only = recommendation(table, settings, [FARGATE], 100.0, 110.0, [record])
+    assert not probes_only["unanswered"]
+    assert any("passed 0 of 3 full holds" in note for note in probes_only["cautions"])
 
 
 def test_recommend_on_the_committed_example_prints_its_recommendation():

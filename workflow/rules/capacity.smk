@@ -8,6 +8,7 @@ rule capacity_search:
         script=SWEEP.k6_script,
         compose=SWEEP.compose_file,
         images=cell_images,
+        earlier_repeat=earlier_capacity_search,
     output:
         record="results/capacity/{cell}.json",
         steps="results/capacity/steps/{cell}.csv",

@@ -28,8 +28,9 @@ if "load_slot" not in workflow.global_resources:
     workflow.register_resource("load_slot", SWEEP.parallel_loads)
 
 CELLS = [cell.name for cell in SWEEP.cells]
-# Capacity mode searches each runtime x tier once (no repeats).
-CAPACITY_CELLS = [cell.name for cell in SWEEP.cells if cell.repeat == 1]
+# Capacity mode searches each runtime x tier once per repeat; the table gives the mean of
+# a cell's searches with its confidence interval.
+CAPACITY_CELLS = [cell.name for cell in SWEEP.cells]
 CELL_BY_NAME = {cell.name: cell for cell in SWEEP.cells}
 IMAGE_SERVICES = [endpoint.service for endpoint in SWEEP.runtimes.values()] + (
     SWEEP.support_service_names
@@ -72,6 +73,17 @@ def earlier_repeat(wildcards):
     repeat = CELL_BY_NAME[wildcards.cell].repeat
     return [
         ancient(f"results/meta/{cell.name}.json")
+        for cell in SWEEP.cells
+        if cell.repeat == repeat - 1
+    ]
+
+
+def earlier_capacity_search(wildcards):
+    """Every cell's previous capacity search, so repeats interleave as the comparison's
+    do (ancient(): only the order matters)."""
+    repeat = CELL_BY_NAME[wildcards.cell].repeat
+    return [
+        ancient(f"results/capacity/{cell.name}.json")
         for cell in SWEEP.cells
         if cell.repeat == repeat - 1
     ]

@@ -11,7 +11,7 @@ from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import load_sweep
 from tierbench.load.backends import backend_for, interrupt_on_sigterm
-from tierbench.load.cell import faults_stop_the_sweep
+from tierbench.load.lifecycle import faults_stop_the_sweep
 
 interrupt_on_sigterm()
 

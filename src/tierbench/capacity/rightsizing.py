@@ -2,7 +2,8 @@
 the cheapest choice per runtime.
 
 replicas = ceil(target / (capacity x headroom)): a replica is planned to run at
-`headroom` (0.7) of its measured capacity, leaving room for bursts and a replica lost.
+`headroom` (0.7) of its measured capacity, leaving room for bursts. With `ha` (on by
+default) one replica more: losing one still serves the target within the headroom.
 A tier fits in memory when the highest working set the search saw, plus `memory_margin`
 (15 %), stays within its limit. Cost counts what the provider bills for one replica of
 the tier: Fargate bills a task at the next valid size (0.25 vCPU with at least 0.5 GB,
@@ -100,13 +101,14 @@ def plan_options(
     target_rps: float,
     headroom: float,
     memory_margin: float,
+    ha: bool = True,
 ) -> list[Option]:
     options = []
     for row in capacity.iter_rows(named=True):
         rps = row["capacity_rps"]
         peak = row.get("memory_peak_bytes")
         fits = peak is None or peak * (1 + memory_margin) <= row["memory_bytes"]
-        replicas = math.ceil(target_rps / (rps * headroom)) if rps else None
+        replicas = math.ceil(target_rps / (rps * headroom)) + int(ha) if rps else None
         memory_gb = row["memory_bytes"] / GIB
         for price in prices:
             note, vcpu, gb, per_hour, per_million = "", None, None, None, None

@@ -1,22 +1,24 @@
-"""The capacity search of one cell: where the knee is, then exactly where, then again.
+"""The capacity search of one cell: predict the knee, bracket it, confirm it k of k times.
 
-1. **Probes**: a geometric staircase of short constant-rate steps (x2 each) from
-   `start_rate`, an open-model ramp that stops at the first rate that fails. Short
-   probes find the knee within a factor of two for a few seconds of load, and never
-   hold the runtime far past it (an overloaded runtime's queue would poison what follows).
-   A probe holds too few requests for a sure p99 (at a low rate it is nearly the slowest
-   request), so a probe that failed on latency alone, and only just, is held again as a
-   full step before it bounds the search: if the full step passes, the staircase climbs.
-2. **Bisection**: full steps (warm-up, then a measured hold) at the geometric midpoint of
-   the highest passing rate and the likely knee below the lowest failing one (an
-   overloaded step still achieves about what the runtime can serve), until the best pass
-   and the lowest failure are within `precision` (5 %) of each other. A rate that passed
-   only a probe is held again before it counts.
-3. **Confirmation**: the best rate is run once more; if it fails now, it counts as
-   failing, and the search goes on below it.
+1. **Probes**: short constant-rate steps from `start_rate`. Each passing probe measures
+   the runtime's CPU per iteration, and the utilisation law turns that into the rate at
+   which its CPU limit would be full (limit ÷ CPU seconds per iteration). The probes jump
+   towards half that prediction (×2 to ×16 a probe) and stop once near it, or at the first
+   failure, so the search spends its time at the knee, not climbing to it.
+2. **Bracket**: full steps (a warm-up, then a hold long enough for a growing backlog to
+   show) between the best passing rate and the lowest failing one: before any failure,
+   aimed just below the prediction and then at it; after, at the geometric midpoint of
+   the best pass and the likely knee (an overloaded step still achieves about what the
+   runtime can serve). Rates lie on one fixed geometric lattice (ratio 1 + `precision`),
+   the same for every search, so repeated searches land on the same rates.
+3. **Confirmation**: once the best pass and the lowest failure are neighbours on the
+   lattice, the best pass is held until it passed `confirmations` (k) full holds. A hold
+   that fails makes its rate a failing one and the search goes on below it, so the
+   answer is the highest rate that passed k of k holds, with the lowest failing rate
+   above it.
 
-The answer is the highest rate that passed a full step and its confirmation. Every step
-is kept. A time budget bounds the search; a search that runs out says so.
+Every step is kept. A time budget bounds the search: one that runs out reports its best
+rate with the holds it passed (n of k), never "none" while a rate passed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,19 @@ StepRunner = Callable[[float, str, float, float], StepResult]
 # A probe that failed on latency alone, within this multiple of the SLO, is held again.
 DOUBTFUL_LATENCY = 2.0
 # Seconds a step costs beyond its load (k6 start, summary, tidy, cool-down), for the budget.
-STEP_OVERHEAD_S = 2.5
+STEP_OVERHEAD_S = 3.0
+# Probes climb by at least this factor and at most that one, towards PROBE_AIM of the
+# prediction, and stop once they reach NEAR_PREDICTION of it: the full steps take over.
+# A runtime's CPU per iteration falls as its rate rises (fixed costs spread over more
+# requests), so a prediction from a low rate is low: the probes climb to refine it.
+PROBE_FACTORS = (1.25, 8.0)
+PROBE_AIM = 0.8
+NEAR_PREDICTION = 0.75
+# Below this share of the prediction, the first full step aims at BELOW_PREDICTION of it
+# (a runtime's latency knee lies a little below its CPU limit, so that step most likely
+# passes); above it, the next step tests the prediction itself.
+CLOSE_TO_PREDICTION = 0.8
+BELOW_PREDICTION = 0.92
 
 
 class SearchStopped(Exception):
@@ -42,136 +56,312 @@ class SearchStopped(Exception):
     again after it died): the search ends with what the steps so far say."""
 
 
+class RateLattice:
+    """The rates a search may offer: 2^(i/n) iterations per second, n chosen so that
+    neighbours differ by about `precision`."""
+
+    def __init__(self, precision: float):
+        self.per_octave = max(1, round(math.log(2) / math.log1p(precision)))
+
+    def index(self, rate: float) -> float:
+        return math.log2(rate) * self.per_octave
+
+    def rate(self, index: int) -> float:
+        return 2 ** (index / self.per_octave)
+
+    def nearest(self, rate: float) -> float:
+        return self.rate(round(self.index(rate)))
+
+    def below(self, rate: float) -> float:
+        """The highest lattice rate at or below `rate`."""
+        return self.rate(math.floor(self.index(rate) + 1e-9))
+
+    def neighbours(self, lo: float, hi: float) -> bool:
+        """No lattice rate lies strictly between lo and hi."""
+        return round(self.index(hi)) - round(self.index(lo)) <= 1
+
+    def between(self, lo: float, target: float, hi: float) -> float:
+        """The lattice rate nearest `target` strictly between lo and hi (lo < hi, not
+        neighbours)."""
+        low, high = round(self.index(lo)) + 1, round(self.index(hi)) - 1
+        return self.rate(min(max(round(self.index(target)), low), high))
+
+
+@dataclass
+class Prediction:
+    """The utilisation law's CPU-bound ceiling, from one passing step's CPU per iteration."""
+
+    rate: float  # iterations per second at which the CPU limit would be full
+    step: str  # the step it comes from
+    cpu_ms_per_iteration: float
+
+
 @dataclass
 class SearchOutcome:
     steps: list[StepResult] = field(default_factory=list)
-    best: StepResult | None = None  # the confirmed best step
+    best: StepResult | None = None  # a passing full step at the capacity rate
+    capacity_steps: list[StepResult] = field(default_factory=list)  # all of them
     failing: StepResult | None = None  # the lowest failing step above the best
-    converged: bool = False  # best and failing within `precision` (or max_rate reached)
-    confirmed: bool = False
+    confirmations: int = 0  # full holds the capacity rate passed
+    needed: int = 3  # full holds a confirmed capacity passed (k)
+    converged: bool = False  # best and failing neighbours on the lattice (or max_rate)
     reached_max_rate: bool = False
     budget_exhausted: bool = False
     stopped: str | None = None  # why the search ended early, when a step runner stopped it
+    unconfirmed_why: str | None = None  # why the capacity passed fewer than k holds
+    prediction: Prediction | None = None
     search_s: float = 0.0
+
+    @property
+    def confirmed(self) -> bool:
+        return self.best is not None and self.confirmations >= self.needed
 
 
 @dataclass
 class _Knowledge:
     """What the steps so far say about each rate."""
 
-    passed: dict[float, list[str]] = field(default_factory=dict)  # rate -> phases passed
+    passed: dict[float, list[StepResult]] = field(default_factory=dict)
     failed: dict[float, StepResult] = field(default_factory=dict)
 
-    def record(self, rate: float, result: StepResult) -> None:
+    def record(self, result: StepResult) -> None:
+        rate = result.requested_rate
         failure = self.failed.get(rate)
         if result.passed and failure is not None and failure.phase == "probe":
             # A full step outweighs a probe: its hold is longer, its p99 surer.
             del self.failed[rate]
             failure = None
         if result.passed and failure is None:
-            self.passed.setdefault(rate, []).append(result.phase)
-        elif not result.passed:
-            self.passed.pop(rate, None)
+            self.passed.setdefault(rate, []).append(result)
+        elif not result.passed and (failure is None or failure.phase == "probe"):
             self.failed[rate] = result
-
-    def likely_ceiling(self, lo: float, precision: float) -> float:
-        """Where the knee probably is, below the lowest failing rate: an overloaded step
-        still achieves about what the runtime can serve, so the highest rate achieved in
-        a failing step is a close upper estimate. The next step aims between it and the
-        best pass; only real failures count for convergence."""
-        hi = self.lowest_failure
-        assert hi is not None
-        achieved = [
-            r.achieved_rate
-            for r in self.failed.values()
-            if r.achieved_rate and r.achieved_rate > lo
-        ]
-        estimate = min([hi, *(a * 1.02 for a in achieved)])
-        return max(estimate, lo * (1 + precision))
 
     @property
     def lowest_failure(self) -> float | None:
         return min(self.failed) if self.failed else None
 
-    def best_pass(self) -> float | None:
+    def candidates(self) -> list[float]:
+        """Rates that passed and lie below every failure, highest first."""
         ceiling = self.lowest_failure
-        below = [r for r in self.passed if ceiling is None or r < ceiling]
-        return max(below) if below else None
+        return sorted((r for r in self.passed if ceiling is None or r < ceiling), reverse=True)
 
-    def full_passes(self, rate: float) -> int:
-        return sum(1 for phase in self.passed.get(rate, []) if phase != "probe")
+    def best_pass(self) -> float | None:
+        candidates = self.candidates()
+        return candidates[0] if candidates else None
+
+    def full_passes(self, rate: float) -> list[StepResult]:
+        return [s for s in self.passed.get(rate, []) if s.phase != "probe"]
+
+    def likely_ceiling(self, lo: float) -> float | None:
+        """Where the knee probably is, below the lowest failing rate: an overloaded step
+        still achieves about what the runtime can serve, so the highest rate achieved in
+        a failing step is a close upper estimate."""
+        hi = self.lowest_failure
+        if hi is None:
+            return None
+        achieved = [
+            r.achieved_rate * 1.02
+            for r in self.failed.values()
+            if r.achieved_rate and r.achieved_rate > lo
+        ]
+        return min([hi, *achieved])
+
+    def prediction(self) -> Prediction | None:
+        """The utilisation law's ceiling from the highest passing step that measured CPU."""
+        measured = [
+            s
+            for rate in self.candidates()
+            for s in self.passed[rate]
+            if s.cpu_pct and s.achieved_rate and s.cpu_pct > 0
+        ]
+        if not measured:
+            return None
+        step = max(measured, key=lambda s: (s.requested_rate, s.phase != "probe"))
+        share = step.cpu_pct / 100
+        return Prediction(
+            rate=step.achieved_rate / share,
+            step=step.name,
+            cpu_ms_per_iteration=1000 * (step.cpu_cores or 0.0) / step.achieved_rate,
+        )
+
+
+class _Search:
+    def __init__(self, run: StepRunner, settings: CapacitySettings, clock: Callable[[], float]):
+        self.run, self.settings, self.clock = run, settings, clock
+        self.started = clock()
+        self.outcome = SearchOutcome(needed=settings.confirmations)
+        self.known = _Knowledge()
+        self.lattice = RateLattice(settings.precision)
+        self.full_s = settings.warmup_s + settings.hold_s + STEP_OVERHEAD_S
+        self.probe_s = settings.probe_warmup_s + settings.probe_hold_s + STEP_OVERHEAD_S
+
+    def step(self, rate: float, phase: str) -> StepResult:
+        if phase == "probe":
+            result = self.run(rate, phase, self.settings.probe_warmup_s, self.settings.probe_hold_s)
+        else:
+            result = self.run(rate, phase, self.settings.warmup_s, self.settings.hold_s)
+        self.outcome.steps.append(result)
+        self.known.record(result)
+        return result
+
+    def full_step(self, rate: float) -> StepResult:
+        return self.step(rate, "confirm" if self.known.full_passes(rate) else "step")
+
+    def affordable(self, seconds: float) -> bool:
+        if self.clock() - self.started + seconds <= self.settings.time_budget_s:
+            return True
+        self.outcome.budget_exhausted = True
+        return False
+
+    def doubtful(self, result: StepResult) -> bool:
+        return doubtful(result, self.settings)
+
+    def probe_upwards(self) -> None:
+        settings = self.settings
+        rate = self.lattice.nearest(min(settings.start_rate, settings.max_rate))
+        while self.affordable(self.probe_s):
+            probe = self.step(rate, "probe")
+            if not probe.passed and not (
+                self.doubtful(probe)
+                and self.affordable(self.full_s)
+                and self.step(rate, "step").passed
+            ):
+                return
+            if rate >= settings.max_rate:
+                self.outcome.reached_max_rate = True
+                return
+            prediction = self.known.prediction()
+            if prediction is not None and rate >= NEAR_PREDICTION * prediction.rate:
+                return
+            low, high = PROBE_FACTORS
+            aim = None if prediction is None else PROBE_AIM * prediction.rate / rate
+            factor = 2.0 if aim is None else min(high, max(low, aim))
+            rate = min(self.lattice.nearest(rate * factor), settings.max_rate)
+
+    def probe_downwards(self) -> bool:
+        """Probes at half the lowest failure, and half again, until one passes."""
+        rate = self.lattice.below((self.known.lowest_failure or self.settings.start_rate) / 2)
+        while rate >= self.settings.min_rate and self.affordable(self.probe_s):
+            if self.step(rate, "probe").passed:
+                return True
+            rate = self.lattice.below(rate / 2)
+        return False
+
+    def aim(self, lo: float, hi: float | None) -> float:
+        """The next full step's rate above the best pass `lo`."""
+        prediction = self.known.prediction()
+        if hi is None:
+            if prediction is None:
+                target = 2 * lo
+            elif lo < CLOSE_TO_PREDICTION * prediction.rate:
+                target = BELOW_PREDICTION * prediction.rate
+            else:
+                target = max(prediction.rate * 1.02, lo * 1.06)
+            above = self.lattice.rate(round(self.lattice.index(lo)) + 1)
+            rate = max(self.lattice.nearest(min(target, 4 * lo)), above)
+            return min(rate, self.settings.max_rate)
+        if hi in self.known.passed:
+            # hi passed holds before it failed one: the knee lies just below it. Each
+            # further rate that does the same doubles the way down (1, 2, 4 lattice
+            # steps), so a search whose confirmations keep failing reaches a rate that
+            # holds within its budget.
+            flaky = sum(1 for rate in self.known.failed if rate in self.known.passed)
+            down = (1 + self.settings.precision) ** (2 ** (flaky - 1))
+            return self.lattice.between(lo, hi / down, hi)
+        ceiling = self.known.likely_ceiling(lo) or hi
+        if prediction is not None:
+            ceiling = min(ceiling, max(prediction.rate * 1.02, lo))
+        return self.lattice.between(lo, math.sqrt(lo * max(ceiling, lo)), hi)
+
+    def holds_to_finish(self, lo: float, hi: float | None, needed: int) -> int:
+        """Full holds a bracketing step commits the search to, so that it still ends
+        confirmed: the step and what `lo` still needs, should the step fail; or, going
+        down to the neighbour of a rate that passed holds before it failed one, the k
+        holds of that neighbour, which most likely passes."""
+        if hi is not None and hi in self.known.passed:
+            return self.settings.confirmations
+        return 1 + max(needed, 0)
+
+    def settled(self, lo: float, hi: float | None) -> bool:
+        """Nothing left to bracket: lo's neighbour on the lattice failed, or lo is the
+        search's upper bound."""
+        if hi is None:
+            return lo >= self.settings.max_rate
+        return self.lattice.neighbours(lo, hi)
+
+    def search(self) -> None:
+        self.probe_upwards()
+        while True:
+            lo, hi = self.known.best_pass(), self.known.lowest_failure
+            if lo is None:
+                if hi is None or not self.probe_downwards():
+                    return
+                continue
+            needed = self.settings.confirmations - len(self.known.full_passes(lo))
+            if self.settled(lo, hi):
+                if lo >= self.settings.max_rate:
+                    self.outcome.reached_max_rate = True
+                if needed <= 0 or not self.affordable(self.full_s):
+                    return
+                self.full_step(lo)
+            elif self.affordable(self.full_s * self.holds_to_finish(lo, hi, needed)):
+                self.full_step(self.aim(lo, hi))
+            elif needed > 0 and self.affordable(self.full_s):
+                # No time left to bracket further: confirm what passed.
+                self.full_step(lo)
+            else:
+                return
+
+    def finish(self) -> SearchOutcome:
+        outcome, known, k = self.outcome, self.known, self.settings.confirmations
+        outcome.prediction = known.prediction()
+        candidates = known.candidates()
+        confirmed = [r for r in candidates if len(known.full_passes(r)) >= k]
+        if confirmed:
+            rate = confirmed[0]
+        elif candidates:
+            rate = candidates[0]
+        elif known.passed:
+            # Every rate that passed lies above a failure: the lowest of them is what the
+            # record can say, unconfirmed.
+            rate = min(known.passed)
+        else:
+            rate = None
+        if rate is not None:
+            holds = known.full_passes(rate)
+            outcome.capacity_steps = holds or known.passed[rate]
+            outcome.best = outcome.capacity_steps[-1]
+            outcome.confirmations = len(holds)
+            if outcome.confirmations < k:
+                outcome.unconfirmed_why = self._unconfirmed_why(rate, candidates)
+        above = [r for r in known.failed if rate is None or r > rate]
+        outcome.failing = known.failed[min(above)] if above else None
+        if rate is not None:
+            outcome.converged = (
+                self.lattice.neighbours(rate, min(above)) if above else outcome.reached_max_rate
+            )
+        outcome.search_s = self.clock() - self.started
+        return outcome
+
+    def _unconfirmed_why(self, rate: float, candidates: list[float]) -> str:
+        if self.outcome.stopped:
+            return "the runtime could not be placed again"
+        if rate not in candidates:
+            return "a lower rate failed after this one passed"
+        if self.outcome.budget_exhausted:
+            return "time budget"
+        return "search ended"
 
 
 def capacity_search(
     run: StepRunner, settings: CapacitySettings, clock: Callable[[], float] = time.monotonic
 ) -> SearchOutcome:
-    started = clock()
-    outcome = SearchOutcome()
-    known = _Knowledge()
-    full_step_s = settings.warmup_s + settings.hold_s + STEP_OVERHEAD_S
-    probe_s = settings.probe_warmup_s + settings.probe_hold_s + STEP_OVERHEAD_S
-
-    def step(rate: float, phase: str) -> StepResult:
-        if phase == "probe":
-            result = run(rate, phase, settings.probe_warmup_s, settings.probe_hold_s)
-        else:
-            result = run(rate, phase, settings.warmup_s, settings.hold_s)
-        outcome.steps.append(result)
-        known.record(rate, result)
-        return result
-
-    def affordable(seconds: float) -> bool:
-        if clock() - started + seconds <= settings.time_budget_s:
-            return True
-        outcome.budget_exhausted = True
-        return False
-
+    search = _Search(run, settings, clock)
     try:
-        _search(step, settings, affordable, probe_s, full_step_s, outcome, known)
+        search.search()
     except SearchStopped as stop:
-        outcome.stopped = str(stop)
-    _finish(outcome, known, settings)
-    outcome.search_s = clock() - started
-    return outcome
-
-
-def _search(step, settings, affordable, probe_s, full_step_s, outcome, known) -> None:
-    _probe_upwards(step, settings, affordable, probe_s, outcome)
-    if known.best_pass() is None:
-        _probe_downwards(step, settings, affordable, probe_s, known)
-    while (lo := known.best_pass()) is not None:
-        hi = known.lowest_failure
-        if hi is not None and hi / lo > 1 + settings.precision:
-            rate, phase = math.sqrt(lo * known.likely_ceiling(lo, settings.precision)), "step"
-        elif known.full_passes(lo) == 0:
-            rate, phase = lo, "step"
-        elif known.full_passes(lo) == 1:
-            rate, phase = lo, "confirm"
-        else:
-            break
-        if not affordable(full_step_s):
-            break
-        step(rate, phase)
-        if known.best_pass() is None and hi is not None:
-            # Everything that passed has now failed a full step: look lower again.
-            _probe_downwards(step, settings, affordable, probe_s, known)
-
-
-def _finish(outcome: SearchOutcome, known: _Knowledge, settings: CapacitySettings) -> None:
-    best = known.best_pass()
-    if best is not None and known.full_passes(best) >= 1:
-        outcome.best = next(
-            s
-            for s in reversed(outcome.steps)
-            if s.phase != "probe" and s.passed and s.requested_rate == best
-        )
-        outcome.confirmed = known.full_passes(best) >= 2
-    hi = known.lowest_failure
-    outcome.failing = known.failed[hi] if hi is not None else None
-    if best is not None:
-        outcome.converged = (hi is not None and hi / best <= 1 + settings.precision) or (
-            hi is None and outcome.reached_max_rate
-        )
+        search.outcome.stopped = str(stop)
+    return search.finish()
 
 
 def doubtful(result: StepResult, settings: CapacitySettings) -> bool:
@@ -185,26 +375,3 @@ def doubtful(result: StepResult, settings: CapacitySettings) -> bool:
         and result.percentile_ms is not None
         and result.percentile_ms <= DOUBTFUL_LATENCY * settings.slo_ms
     )
-
-
-def _probe_upwards(step, settings, affordable, probe_s, outcome) -> None:
-    rate = settings.start_rate
-    full_step_s = settings.warmup_s + settings.hold_s + STEP_OVERHEAD_S
-    while affordable(probe_s):
-        probe = step(rate, "probe")
-        if not probe.passed and not (
-            doubtful(probe, settings) and affordable(full_step_s) and step(rate, "step").passed
-        ):
-            return
-        if rate >= settings.max_rate:
-            outcome.reached_max_rate = True
-            return
-        rate = min(rate * 2, settings.max_rate)
-
-
-def _probe_downwards(step, settings, affordable, probe_s, known) -> None:
-    rate = (known.lowest_failure or settings.start_rate) / 2
-    while rate >= settings.min_rate and affordable(probe_s):
-        if step(rate, "probe").passed:
-            return
-        rate /= 2

@@ -9,6 +9,7 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "slo_ms": 250.0,
     "percentile": 99.0,
+    "slo_requests": None,
     "max_error_rate": 0.01,
     "min_achieved": 0.95,
     "start_rate": 8.0,
@@ -17,15 +18,19 @@ DEFAULTS: dict[str, Any] = {
     "probe_warmup_s": 1.0,
     "probe_hold_s": 2.0,
     "warmup_s": 3.0,
-    "hold_s": 7.0,
+    "hold_s": 10.0,
     "cooldown_s": 1.0,
-    "precision": 0.05,
-    "time_budget_s": 150.0,
+    "precision": 0.03,
+    "confirmations": 3,
+    "step_start": "fresh",
+    "time_budget_s": 180.0,
     "max_vus": 1000,
     "target_rps": 1000.0,
     "headroom": 0.7,
     "memory_margin": 0.15,
+    "ha": True,
 }
+STEP_STARTS = ("warm", "fresh")
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,32 @@ DEFAULT_PRICES: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
+class SloRequests:
+    """The requests the SLO holds to: those whose k6 tag `tag` has one of `values`."""
+
+    tag: str
+    values: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, value: dict[str, Any] | None) -> SloRequests | None:
+        if not value:
+            return None
+        ((tag, values),) = value.items()
+        return cls(tag, tuple([values] if isinstance(values, str) else values))
+
+    def as_config(self) -> dict[str, list[str]]:
+        return {self.tag: list(self.values)}
+
+    @property
+    def label(self) -> str:
+        return f"{self.tag} {'|'.join(self.values)}"
+
+
+@dataclass(frozen=True)
 class CapacitySettings:
     slo_ms: float = DEFAULTS["slo_ms"]
     percentile: float = DEFAULTS["percentile"]
+    slo_requests: SloRequests | None = DEFAULTS["slo_requests"]
     max_error_rate: float = DEFAULTS["max_error_rate"]
     min_achieved: float = DEFAULTS["min_achieved"]
     start_rate: float = DEFAULTS["start_rate"]
@@ -75,11 +103,14 @@ class CapacitySettings:
     hold_s: float = DEFAULTS["hold_s"]
     cooldown_s: float = DEFAULTS["cooldown_s"]
     precision: float = DEFAULTS["precision"]
+    confirmations: int = DEFAULTS["confirmations"]
+    step_start: str = DEFAULTS["step_start"]
     time_budget_s: float = DEFAULTS["time_budget_s"]
     max_vus: int = DEFAULTS["max_vus"]
     target_rps: float = DEFAULTS["target_rps"]
     headroom: float = DEFAULTS["headroom"]
     memory_margin: float = DEFAULTS["memory_margin"]
+    ha: bool = DEFAULTS["ha"]
     prices: tuple[Price, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -88,17 +119,27 @@ class CapacitySettings:
         table = section.pop("prices", None) or DEFAULT_PRICES
         prices = tuple(Price(name=name, **entry) for name, entry in table.items())
         known = {f.name for f in fields(cls)} - {"prices"}
-        values = {k: v for k, v in section.items() if k in known}
-        return cls(**(DEFAULTS | values), prices=prices)
+        values = DEFAULTS | {k: v for k, v in section.items() if k in known}
+        values["slo_requests"] = SloRequests.parse(values["slo_requests"])
+        return cls(**values, prices=prices)
 
     @property
     def percentile_label(self) -> str:
         return f"p{self.percentile:g}"
 
+    @property
+    def slo_label(self) -> str:
+        """The SLO in words: "p99 of http_req_duration ≤ 250 ms", of which requests."""
+        which = "" if self.slo_requests is None else f" of requests with {self.slo_requests.label}"
+        return f"{self.percentile_label} of `http_req_duration`{which} ≤ {self.slo_ms:g} ms"
+
     def search_settings(self) -> dict[str, Any]:
         """What shapes a cell's search (a change reruns the cells); not the prices."""
-        return {
+        settings = {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name not in ("prices", "target_rps", "headroom", "memory_margin")
+            if f.name not in ("prices", "target_rps", "headroom", "memory_margin", "ha")
         }
+        if self.slo_requests is not None:
+            settings["slo_requests"] = self.slo_requests.as_config()
+        return settings

@@ -10,7 +10,8 @@ own percentile definition.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,13 @@ import polars as pl
 
 from tierbench.aggregate.resources import kernel_window_figures
 from tierbench.capacity.openmodel import StepLoad
-from tierbench.capacity.settings import CapacitySettings
+from tierbench.capacity.settings import CapacitySettings, SloRequests
 
 # A step passes its achieved-rate test with this many iterations of slack, so that a
 # low rate over a short hold is not failed by rounding alone.
 ITERATION_SLACK = 1
+# Most request names whose p99 a step keeps.
+MAX_NAMES = 20
 
 
 @dataclass
@@ -43,7 +46,9 @@ class StepResult:
     p90_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
-    percentile_ms: float | None = None  # the SLO's percentile
+    percentile_ms: float | None = None  # the SLO's percentile, over the SLO's requests
+    slo_requests: int = 0  # requests the SLO holds to (all, or those with its tag)
+    p99_ms_by_name: dict[str, float] = field(default_factory=dict)  # per k6 `name` tag
     max_ms: float | None = None
     error_rate: float | None = None
     dropped_iterations: int = 0
@@ -56,10 +61,14 @@ class StepResult:
     memory_pct: float | None = None
     k6_cpu_cores: float | None = None
     support_cpu_cores: float | None = None
-    load_side_share: float | None = None
+    load_side_share: float | None = None  # k6 + support services (+ runtime if shared) / cores
+    load_cpus_busy: float | None = None  # busy share of the load side's CPUs (/proc/stat)
+    runtime_cpus_busy: float | None = None  # busy share of the runtime's CPUs (/proc/stat)
+    container: str | None = None  # the runtime's container in this step
     iteration_s: float | None = None  # mean iteration duration
     iteration_p99_s: float | None = None  # 99th percentile of the iteration duration
-    runtime_state: str = "running"
+    runtime_start: str = ""  # the runtime before the step: "fresh" (just placed) or "warm"
+    runtime_state: str = "running"  # ... and after it
     oom_killed: bool = False
     passed: bool = False
     reasons: list[str] = field(default_factory=list)
@@ -67,7 +76,24 @@ class StepResult:
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
         row["reasons"] = "; ".join(self.reasons)
+        row["p99_ms_by_name"] = json.dumps(self.p99_ms_by_name, sort_keys=True)
         return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StepResult:
+        """A step as its record keeps it (`as_row`)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in row.items() if k in known}
+        values["reasons"] = [r for r in (row.get("reasons") or "").split("; ") if r]
+        by_name = row.get("p99_ms_by_name") or "{}"
+        values["p99_ms_by_name"] = json.loads(by_name) if isinstance(by_name, str) else by_name
+        return cls(**values)
+
+    @property
+    def requests_per_iteration(self) -> float | None:
+        if not self.rps or not self.achieved_rate:
+            return None
+        return self.rps / self.achieved_rate
 
 
 def _started_inside(start: datetime, end: datetime, duration_ms: str) -> pl.Expr:
@@ -78,12 +104,21 @@ def _started_inside(start: datetime, end: datetime, duration_ms: str) -> pl.Expr
 
 
 def _request_figures(
-    requests: pl.LazyFrame, start: datetime, end: datetime, percentile: float
+    requests: pl.LazyFrame,
+    start: datetime,
+    end: datetime,
+    percentile: float,
+    slo_requests: SloRequests | None = None,
 ) -> dict[str, Any]:
     durations = pl.col("duration_ms")
-    return (
-        requests.filter(_started_inside(start, end, "duration_ms"))
-        .select(
+    held = requests.filter(_started_inside(start, end, "duration_ms"))
+    slo = (
+        pl.lit(True)
+        if slo_requests is None
+        else pl.col(slo_requests.tag).cast(pl.String).is_in(list(slo_requests.values))
+    )
+    figures = (
+        held.select(
             pl.len().alias("requests"),
             *(
                 durations.quantile(q, interpolation="linear").alias(name)
@@ -92,15 +127,30 @@ def _request_figures(
                     ("p90_ms", 0.90),
                     ("p95_ms", 0.95),
                     ("p99_ms", 0.99),
-                    ("percentile_ms", percentile / 100),
                 )
             ),
+            durations.filter(slo)
+            .quantile(percentile / 100, interpolation="linear")
+            .alias("percentile_ms"),
+            slo.sum().alias("slo_requests") if slo_requests else pl.len().alias("slo_requests"),
             durations.max().alias("max_ms"),
             pl.col("failed").mean().alias("error_rate"),
         )
         .collect()
         .row(0, named=True)
     )
+    by_name = (
+        held.filter(pl.col("name").is_not_null())
+        .group_by("name")
+        .agg(durations.quantile(0.99, interpolation="linear").alias("p99_ms"))
+        .collect()
+    )
+    # A script without name tags names each request by its URL: too many to list.
+    if by_name.height <= MAX_NAMES:
+        figures["p99_ms_by_name"] = dict(zip(by_name["name"], by_name["p99_ms"], strict=True))
+    else:
+        figures["p99_ms_by_name"] = {}
+    return figures
 
 
 def _metric_figures(metrics: pl.LazyFrame, start: datetime, end: datetime) -> dict[str, Any]:
@@ -141,14 +191,22 @@ def _resource_figures(
     if cpu is None and inside.height:
         cpu = inside["cpu_cores"].mean()
     memory = inside["memory_bytes"].max() if inside.height else None
+
+    def mean(column: str) -> float | None:
+        return inside[column].mean() if inside.height else None  # type: ignore[return-value]
+
+    containers = inside["container"].drop_nulls() if inside.height else []
     return {
         "cpu_cores": cpu,
         "cpu_pct": None if cpu is None else 100.0 * cpu / cpus,
         "throttled_share": kernel.get("throttled_share"),
         "memory_peak_bytes": memory,
         "memory_pct": None if memory is None else 100.0 * memory / memory_bytes,
-        "k6_cpu_cores": inside["k6_cpu_cores"].mean() if inside.height else None,
-        "support_cpu_cores": inside["support_cpu_cores"].mean() if inside.height else None,
+        "k6_cpu_cores": mean("k6_cpu_cores"),
+        "support_cpu_cores": mean("support_cpu_cores"),
+        "load_cpus_busy": mean("load_cpus_busy"),
+        "runtime_cpus_busy": mean("runtime_cpus_busy"),
+        "container": containers[-1] if len(containers) else None,
     }
 
 
@@ -158,6 +216,8 @@ def judge(result: StepResult, settings: CapacitySettings) -> StepResult:
     label = settings.percentile_label
     if result.requests == 0:
         reasons.append("no request started in the hold")
+    elif settings.slo_requests is not None and result.slo_requests == 0:
+        reasons.append(f"no request with {settings.slo_requests.label} started in the hold")
     elif result.percentile_ms is not None and result.percentile_ms > settings.slo_ms:
         reasons.append(f"{label} {result.percentile_ms:.0f} ms > SLO {settings.slo_ms:g} ms")
     if result.error_rate is not None and result.error_rate >= settings.max_error_rate:
@@ -218,10 +278,20 @@ def measure_step(
         hold_s=step.hold_s,
         started_at=started_at.isoformat(),
     )
-    k6 = _request_figures(requests, start, end, settings.percentile)
+    k6 = _request_figures(requests, start, end, settings.percentile, settings.slo_requests)
     extra = _metric_figures(metrics, start, end)
     result.requests = int(k6["requests"])
-    for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "percentile_ms", "max_ms", "error_rate"):
+    result.slo_requests = int(k6["slo_requests"] or 0)
+    for key in (
+        "p50_ms",
+        "p90_ms",
+        "p95_ms",
+        "p99_ms",
+        "percentile_ms",
+        "max_ms",
+        "error_rate",
+        "p99_ms_by_name",
+    ):
         setattr(result, key, k6[key])
     result.rps = result.requests / step.hold_s
     result.achieved_rate = extra["iterations"] / step.hold_s

@@ -4,6 +4,8 @@ runtime x tier, from the cells' capacity records."""
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import polars as pl
 
 from tierbench.aggregate.markdown import host_speed_section
 from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
+from tierbench.aggregate.welch import t_quantile
 from tierbench.files import write_frame, write_text
 
 GB = 2**30
@@ -26,7 +29,18 @@ CAPACITY_SCHEMA = pl.Schema(
         "memory_bytes": pl.Int64,
         "capacity_rps": pl.Float64,
         "capacity_rate": pl.Float64,
+        "iterations_per_s": pl.Float64,
+        "failed_at_rps": pl.Float64,
+        "failed_at_rate": pl.Float64,
+        "confirmations": pl.Int64,
+        "confirmations_needed": pl.Int64,
+        "confirmed": pl.Boolean,
+        "unconfirmed_why": pl.String,
+        "searches": pl.Int64,
+        "capacity_rps_ci95": pl.Float64,
+        "capacity_rps_runs": pl.String,  # each search's capacity, a JSON list
         "lower_bound": pl.Boolean,
+        "predicted_rps": pl.Float64,
         "latency_ms_at_capacity": pl.Float64,
         "cpu_pct_at_capacity": pl.Float64,
         "memory_pct_at_capacity": pl.Float64,
@@ -38,9 +52,11 @@ CAPACITY_SCHEMA = pl.Schema(
         "search_s": pl.Float64,
         "steps": pl.Int64,
         "converged": pl.Boolean,
-        "confirmed": pl.Boolean,
         "slo_ms": pl.Float64,
         "percentile": pl.Float64,
+        "slo_requests": pl.String,
+        "hold_s": pl.Float64,
+        "step_start": pl.String,
         "contended": pl.Boolean,
         "reason": pl.String,
     }
@@ -64,12 +80,24 @@ def read_record(path: Path | str) -> dict[str, Any]:
     return record
 
 
+def _slo_requests_label(settings: dict[str, Any]) -> str | None:
+    chosen = settings.get("slo_requests")
+    if not chosen:
+        return None
+    ((tag, values),) = chosen.items()
+    return f"{tag} {'|'.join([values] if isinstance(values, str) else values)}"
+
+
 def capacity_row(record: dict[str, Any]) -> dict[str, Any]:
+    """One search's row."""
     verdict = record["verdict"]
     applied = record["limits"]["applied"]
     cpus, memory = applied["cpus"], applied["memory_bytes"]
     rps = verdict["capacity_rps"]
     settings = record.get("settings") or {}
+    search = record.get("search") or {}
+    needed = verdict.get("confirmations_needed") or search.get("confirmations_needed") or 0
+    confirmations = verdict.get("confirmations") or 0
     return {
         "runtime": record["runtime"],
         "tier": record["tier"],
@@ -79,7 +107,18 @@ def capacity_row(record: dict[str, Any]) -> dict[str, Any]:
         "memory_bytes": memory,
         "capacity_rps": rps,
         "capacity_rate": verdict["capacity_rate"],
+        "iterations_per_s": verdict.get("iterations_per_s"),
+        "failed_at_rps": verdict.get("failed_at_rps"),
+        "failed_at_rate": verdict.get("failed_at_rate"),
+        "confirmations": confirmations,
+        "confirmations_needed": needed,
+        "confirmed": rps is not None and confirmations >= needed,
+        "unconfirmed_why": verdict.get("unconfirmed_why"),
+        "searches": 1,
+        "capacity_rps_ci95": None,
+        "capacity_rps_runs": json.dumps([rps] if rps is not None else []),
         "lower_bound": verdict["lower_bound"],
+        "predicted_rps": verdict.get("predicted_rps"),
         "latency_ms_at_capacity": verdict["latency_ms_at_capacity"],
         "cpu_pct_at_capacity": verdict["cpu_pct_at_capacity"],
         "memory_pct_at_capacity": verdict["memory_pct_at_capacity"],
@@ -88,22 +127,66 @@ def capacity_row(record: dict[str, Any]) -> dict[str, Any]:
         "workers": record.get("workers"),
         "rps_per_cpu_at_capacity": None if rps is None or not cpus else rps / cpus,
         "rps_per_gb_at_capacity": None if rps is None or not memory else rps / (memory / GB),
-        "search_s": (record.get("search") or {}).get("search_s"),
+        "search_s": search.get("search_s"),
         "steps": len(record["steps"]),
-        "converged": (record.get("search") or {}).get("converged"),
-        "confirmed": (record.get("search") or {}).get("confirmed"),
+        "converged": search.get("converged"),
         "slo_ms": settings.get("slo_ms"),
         "percentile": settings.get("percentile"),
+        "slo_requests": _slo_requests_label(settings),
+        "hold_s": settings.get("hold_s"),
+        "step_start": settings.get("step_start"),
         "contended": bool(record.get("contended")),
         "reason": verdict["reason"],
     }
 
 
+def ci95(values: Sequence[float]) -> float | None:
+    """Half the width of the 95 % confidence interval of the mean (Student's t)."""
+    if len(values) < 2:
+        return None
+    sd = statistics.stdev(values)
+    return t_quantile(0.975, len(values) - 1) * sd / math.sqrt(len(values))
+
+
+def _merged(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One runtime x tier searched several times: the mean capacity with its confidence
+    interval, the weakest confirmation, and the rest from the first search."""
+    if len(rows) == 1:
+        return rows[0]
+    found = [r["capacity_rps"] for r in rows if r["capacity_rps"] is not None]
+    merged = dict(rows[0])
+    mean = statistics.fmean(found) if found else None
+    weakest = min(rows, key=lambda r: (r["confirmed"], r["confirmations"]))
+    merged |= {
+        "capacity_rps": mean,
+        "capacity_rps_runs": json.dumps(found),
+        "capacity_rps_ci95": ci95(found),
+        "searches": len(rows),
+        "lower_bound": any(r["lower_bound"] for r in rows),
+        "confirmations": weakest["confirmations"],
+        "confirmed": all(r["confirmed"] for r in rows),
+        "unconfirmed_why": weakest["unconfirmed_why"],
+        "failed_at_rps": min(
+            (r["failed_at_rps"] for r in rows if r["failed_at_rps"]), default=None
+        ),
+        "search_s": statistics.fmean(r["search_s"] or 0.0 for r in rows),
+        "steps": sum(r["steps"] for r in rows),
+        "rps_per_cpu_at_capacity": None if mean is None else mean / rows[0]["cpus"],
+        "rps_per_gb_at_capacity": None if mean is None else mean / (rows[0]["memory_bytes"] / GB),
+        "reason": " / ".join(dict.fromkeys(r["reason"] for r in rows)),
+    }
+    return merged
+
+
 def capacity_frame(records: Sequence[dict[str, Any]], runtimes: Sequence[str] = ()) -> pl.DataFrame:
-    """One row per runtime x tier, tiers in config order, runtimes in the order given (or
-    as first seen)."""
+    """One row per runtime x tier (a cell searched more than once: the mean of its
+    searches, with a 95 % confidence interval), tiers in config order, runtimes in the
+    order given (or as first seen)."""
     order = list(runtimes) or list(dict.fromkeys(r["runtime"] for r in records))
-    frame = pl.DataFrame([capacity_row(r) for r in records], schema=CAPACITY_SCHEMA)
+    by_cell: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in sorted(records, key=lambda r: r.get("repeat") or 1):
+        by_cell.setdefault((record["runtime"], record["tier"]), []).append(capacity_row(record))
+    frame = pl.DataFrame([_merged(rows) for rows in by_cell.values()], schema=CAPACITY_SCHEMA)
     rank = {name: i for i, name in enumerate(order)}
     return (
         frame.with_columns(
@@ -119,11 +202,68 @@ def shown_capacity(row: dict[str, Any]) -> str:
         return "failed to start"
     if row["capacity_rps"] is None:
         return "none"
-    return f"{'≥ ' if row['lower_bound'] else ''}{row['capacity_rps']:,.0f}"
+    text = f"{'≥ ' if row['lower_bound'] else ''}{row['capacity_rps']:,.0f}"
+    if row.get("capacity_rps_ci95") is not None:
+        text += f" ± {row['capacity_rps_ci95']:,.0f}"
+    return text
+
+
+def shown_per(row: dict[str, Any], column: str) -> str:
+    """A per-CPU or per-GB figure, with "≥" where the capacity is a lower bound."""
+    value = row.get(column)
+    if value is None:
+        return "–"
+    return f"{'≥ ' if row.get('lower_bound') else ''}{value:,.0f}"
+
+
+def shown_confirmations(row: dict[str, Any]) -> str:
+    """ "3/3", or "1/3 (time budget)" for a capacity short of its k holds."""
+    if row["capacity_rps"] is None or not row.get("confirmations_needed"):
+        return "–"
+    text = f"{row['confirmations']}/{row['confirmations_needed']}"
+    if not row.get("confirmed"):
+        text += f" ({row.get('unconfirmed_why') or 'unconfirmed'})"
+    return text
 
 
 def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
     return "–" if value is None else f"{value:,.{digits}f}{suffix}"
+
+
+def _intro(frame: pl.DataFrame) -> list[str]:
+    """What the table's figures are, claiming only what the sweep did."""
+
+    def first(column: str) -> Any:
+        values = frame[column].drop_nulls()
+        return values[0] if values.len() else None
+
+    slo, percentile, which = first("slo_ms"), first("percentile"), first("slo_requests")
+    slo_text = (
+        f"p{percentile:g} of `http_req_duration`"
+        + (f" of requests with {which}" if which else "")
+        + f" ≤ {slo:g} ms"
+        if slo is not None and percentile is not None
+        else "the configured SLO"
+    )
+    needed, hold = first("confirmations_needed"), first("hold_s")
+    measured = frame.filter(pl.col("capacity_rps").is_not_null())
+    confirmed = measured.filter(pl.col("confirmed")).height
+    holds = f"{needed} full holds of {hold:g} s" if needed and hold else "full holds"
+    if measured.height and confirmed == measured.height:
+        claim = f"Every capacity below passed {holds} at its rate."
+    else:
+        claim = (
+            f"{confirmed} of {measured.height} capacities passed {holds} at their rate; "
+            "`confirmed` says how many the others passed, and why not all."
+        )
+    return [
+        f"The highest arrival rate each runtime sustains at each tier with {slo_text}, "
+        "errors under 1 %, at least 95 % of the offered rate achieved and no dropped "
+        f"iteration, found by a search of constant-rate steps. {claim} `failed at` is the "
+        "lowest rate that failed above it (offered req/s): the capacity lies between the "
+        'two. "≥ N" is a lower bound: the load generator, an upstream or the search\'s '
+        "bound stopped the search, not the runtime.",
+    ]
 
 
 def capacity_markdown(
@@ -131,49 +271,47 @@ def capacity_markdown(
     warnings: Sequence[str] = (),
     speeds: Sequence[tuple[str, dict | None]] = (),
 ) -> str:
-    slo = frame["slo_ms"].drop_nulls()
-    percentile = frame["percentile"].drop_nulls()
-    slo_text = (
-        f"p{percentile[0]:g} of `http_req_duration` ≤ {slo[0]:g} ms"
-        if slo.len() and percentile.len()
-        else "the configured SLO"
-    )
     lines = [
         "# Capacity",
         "",
-        f"The highest arrival rate each runtime sustains at each tier with {slo_text}, "
-        "errors under 1 %, at least 95 % of the offered rate achieved and no dropped "
-        "iteration, found by a search of constant-rate steps and confirmed by a second run. "
-        '"≥ N" is a lower bound: the load generator, an upstream or the search\'s bound '
-        "stopped the search, not the runtime.",
+        *_intro(frame),
         "",
-        "| runtime | tier | CPUs | memory | workers | capacity req/s | latency at capacity ms "
-        "| CPU % at capacity | req/s per CPU | limited by | search s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| runtime | tier | CPUs | memory | workers | capacity req/s | it/s | failed at req/s "
+        "| confirmed | latency at capacity ms | CPU % at capacity | req/s per CPU "
+        "| limited by | search s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in frame.iter_rows(named=True):
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    row["runtime"],
-                    row["tier"],
-                    f"{row['cpus']:g}",
-                    f"{row['memory_bytes'] / 2**20:,.0f} MiB",
-                    "–" if row["workers"] is None else str(row["workers"]),
-                    shown_capacity(row),
-                    _number(row["latency_ms_at_capacity"], 1),
-                    _number(row["cpu_pct_at_capacity"], 0),
-                    _number(row["rps_per_cpu_at_capacity"], 0),
-                    row["limited_by"],
-                    _number(row["search_s"], 0),
-                ]
-            )
-            + " |"
-        )
+        cells = [
+            row["runtime"],
+            row["tier"],
+            f"{row['cpus']:g}",
+            f"{row['memory_bytes'] / 2**20:,.0f} MiB",
+            "–" if row["workers"] is None else str(row["workers"]),
+            shown_capacity(row),
+            _number(row["iterations_per_s"], 1),
+            _number(row["failed_at_rps"], 0),
+            shown_confirmations(row),
+            _number(row["latency_ms_at_capacity"], 1),
+            _number(row["cpu_pct_at_capacity"], 0),
+            shown_per(row, "rps_per_cpu_at_capacity"),
+            row["limited_by"],
+            _number(row["search_s"], 0),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Why each search stopped", ""]
     for row in frame.iter_rows(named=True):
         lines.append(f"- **{row['runtime']} at {row['tier']}**: {row['reason']}")
+    repeated = frame.filter(pl.col("searches") > 1)
+    if repeated.height:
+        lines += ["", "## Cells searched more than once", ""]
+        for row in repeated.iter_rows(named=True):
+            runs = ", ".join(f"{v:,.0f}" for v in json.loads(row["capacity_rps_runs"]))
+            lines.append(
+                f"- **{row['runtime']} at {row['tier']}**: {row['searches']} searches, "
+                f"{runs} req/s: mean {row['capacity_rps']:,.0f} ± "
+                f"{row['capacity_rps_ci95'] or 0:,.0f} (95 % confidence interval)"
+            )
     speed = host_speed_section(speeds)
     if speed:
         lines += ["", *speed[:-1]]

@@ -2,53 +2,72 @@
 failing step above the answer, and whether the answer is a capacity or a lower bound.
 
 In order: `memory` (an OOM kill, or the working set near the limit), `load-generator`
-(k6 near a full core, the load side's cores full, on a contended tier the host's cores
-as full as they get, or iterations dropped while latency
-was still within the SLO: k6 ran short of VUs, not the runtime of speed; a step that
-dropped iterations only for want of VUs is held again with a larger pool first), `upstream` (the
-support services' containers used the load side's cores: a mock LLM or a database set
-the limit), `cpu` (the runtime at its CPU limit, or throttled in a fifth of CFS periods or more),
-`errors` (errors broke the step with CPU to spare), and `latency` (the SLO broke with
-CPU to spare: a single-threaded loop, an upstream's latency). When the load generator,
-an upstream or the search's own bound stopped the search, the figure is a lower bound of
-the runtime's capacity and is reported as "≥ N req/s", never as a capacity.
+(the load side's CPUs had no idle time left by the host's own counters, k6 the larger
+user of them; on a contended tier the host's CPUs, shared with the runtime; or iterations
+dropped while latency was still within the SLO: k6 ran short of VUs, not the runtime of
+speed), `upstream` (the same, with the support services the larger user: a mock LLM or a
+database set the limit), `cpu` (the runtime at its CPU limit, or throttled in a fifth of
+CFS periods or more), `errors` (errors broke the step with CPU to spare), and `latency`
+(the SLO broke with CPU to spare: a concurrency limit, a single-threaded loop, an
+upstream's latency). When the load generator, an upstream or the search's own bound
+stopped the search, the figure is a lower bound of the runtime's capacity and is reported
+as "≥ N req/s", never as a capacity.
+
+Beside the cause, the utilisation law's prediction (the rate at which the CPU limit would
+be full, from the CPU per iteration of the passing steps) is set against what was found:
+a runtime that stopped far below it was not CPU-bound, whatever else stopped it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import statistics
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tierbench.capacity.search import SearchOutcome
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult
 
-SATURATED = 0.9  # share of a resource counted as full
+# A share of a resource counted as full: the working set of the memory limit, the CPU
+# limit's share a runtime uses at its knee.
+SATURATED = 0.9
+# The host's counters: CPUs idle less than 5 % of a hold had no room left for the load
+# generator's bursts (a saturated k6 core reads 97-100 % busy here).
+CPUS_FULL = 0.95
 # Share of CFS periods throttled counted as CPU-bound: in a throttled period the runtime
 # used its whole quota, and its requests waited for the next period.
 THROTTLED = 0.2
-# On a contended tier the runtime, k6 and the support services share the host's cores, and
-# what the sampler does not count (the engine, the sampler itself, the kernel's loopback
-# network) takes its share too: counted processes at this share of the host's cores leave
-# the runtime no core it could still have had.
-CONTENDED_FULL = 0.8
+# Found below this share of the utilisation law's prediction: not CPU-bound.
+FAR_BELOW_PREDICTION = 0.8
 LOWER_BOUND_CAUSES = ("load-generator", "upstream", "search-bound")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    capacity_rps: float | None  # HTTP requests per second at the best step
-    capacity_rate: float | None  # iterations per second offered at the best step
+    capacity_rps: float | None  # HTTP requests per second, the mean of the capacity's holds
+    capacity_rate: float | None  # iterations per second offered at the capacity
     lower_bound: bool
     limited_by: str
     reason: str
-    latency_ms_at_capacity: float | None
+    latency_ms_at_capacity: float | None  # the SLO's percentile, the worst of the holds
     cpu_pct_at_capacity: float | None
     memory_pct_at_capacity: float | None
     memory_peak_bytes: float | None  # the highest working set over every passing step
+    failed_at_rate: float | None = None  # the lowest failing rate above the capacity
+    failed_at_rps: float | None = None  # ... in requests per second offered
+    confirmations: int = 0  # full holds the capacity rate passed
+    confirmations_needed: int = 0  # k
+    unconfirmed_why: str | None = None
+    predicted_rps: float | None = None  # the utilisation law's CPU-bound ceiling
+    iterations_per_s: float | None = None  # achieved at the capacity, the mean of its holds
+    p99_ms_by_name_at_capacity: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.capacity_rps is not None and self.confirmations >= self.confirmations_needed
 
     @property
     def shown(self) -> str:
@@ -58,53 +77,55 @@ class Verdict:
         return f"{'≥ ' if self.lower_bound else ''}{self.capacity_rps:,.0f} req/s"
 
 
-def _load_generator(
-    step: StepResult, settings: CapacitySettings, shared: bool = False
-) -> str | None:
+def _load_side_full(step: StepResult, shared: bool) -> str | None:
+    """The load side's CPUs had no room left, by the host's counters (or, where none were
+    read, by the counted processes); the evidence in words, or None."""
+    k6, support = step.k6_cpu_cores or 0.0, step.support_cpu_cores or 0.0
+    if step.load_cpus_busy is not None:
+        if step.load_cpus_busy < CPUS_FULL:
+            return None
+        which = "the host's CPUs, shared with the runtime," if shared else "the load side's CPUs"
+        return (
+            f"{which} were {step.load_cpus_busy:.0%} busy by the host's counters (k6 "
+            f"{k6:.2f} cores, the support services {support:.2f}"
+            + (f", the runtime {step.cpu_cores or 0:.2f}" if shared else "")
+            + ")"
+        )
     if step.k6_cpu_cores is not None and step.k6_cpu_cores >= SATURATED:
         return f"k6 used {step.k6_cpu_cores:.2f} of a core"
-    if shared and step.load_side_share is not None and step.load_side_share >= CONTENDED_FULL:
-        return (
-            f"the host's cores were {step.load_side_share:.0%} busy, shared by the runtime "
-            f"({step.cpu_cores or 0:.2f} cores), k6 ({step.k6_cpu_cores or 0:.2f}) and the "
-            f"support services ({step.support_cpu_cores or 0:.2f}): this tier asks for more "
-            "cores than the host can keep apart from the load generator"
-        )
-    support = step.support_cpu_cores or 0.0
-    if (
-        step.load_side_share is not None
-        and step.load_side_share >= SATURATED
-        and support <= (step.k6_cpu_cores or 0.0)
-    ):
-        return f"the load side's cores were {step.load_side_share:.0%} busy, mostly with k6"
+    if step.load_side_share is not None and step.load_side_share >= SATURATED:
+        return f"the load side's counted processes used {step.load_side_share:.0%} of its cores"
+    return None
+
+
+def _short_of_vus(step: StepResult, settings: CapacitySettings) -> str | None:
     within_slo = step.percentile_ms is not None and step.percentile_ms <= settings.slo_ms
-    if step.dropped_iterations and within_slo:
-        vus = step.vus_max or 0
-        busy = (
-            f"all {vus:.0f} VUs it may start were busy (raise capacity.max_vus)"
-            if vus >= settings.max_vus
-            else f"all {vus:.0f} VUs it had started were busy (it may start {settings.max_vus})"
-        )
-        return (
-            f"k6 dropped {step.dropped_iterations} iterations while {settings.percentile_label} "
-            f"was {step.percentile_ms:.0f} ms, within the SLO: {busy}; the load generator ran "
-            "short, not the runtime"
-        )
-    return None
+    if not (step.dropped_iterations and within_slo):
+        return None
+    vus = step.vus_max or 0
+    busy = (
+        f"all {vus:.0f} VUs it may start were busy (raise capacity.max_vus)"
+        if vus >= settings.max_vus
+        else f"all {vus:.0f} VUs it had started were busy (it may start {settings.max_vus})"
+    )
+    return (
+        f"k6 dropped {step.dropped_iterations} iterations while {settings.percentile_label} "
+        f"was {step.percentile_ms:.0f} ms, within the SLO: {busy}; the load generator ran "
+        "short, not the runtime"
+    )
 
 
-def _upstream(step: StepResult) -> str | None:
-    support = step.support_cpu_cores or 0.0
-    if (
-        step.load_side_share is not None
-        and step.load_side_share >= SATURATED
-        and support > (step.k6_cpu_cores or 0.0)
-    ):
-        return (
-            f"the support services used {support:.2f} cores and the load side's cores were "
-            f"{step.load_side_share:.0%} busy"
-        )
-    return None
+def _cpu_bound(step: StepResult) -> str | None:
+    cpu_full = step.cpu_pct is not None and step.cpu_pct >= 100 * SATURATED
+    throttled = step.throttled_share is not None and step.throttled_share >= THROTTLED
+    if not (cpu_full or throttled):
+        return None
+    parts = []
+    if step.cpu_pct is not None:
+        parts.append(f"CPU at {step.cpu_pct:.0f} % of the limit")
+    if step.throttled_share is not None:
+        parts.append(f"throttled in {step.throttled_share:.0%} of CFS periods")
+    return ", ".join(parts)
 
 
 def _cause(step: StepResult, settings: CapacitySettings, shared: bool) -> tuple[str, str]:
@@ -113,19 +134,13 @@ def _cause(step: StepResult, settings: CapacitySettings, shared: bool) -> tuple[
         return "memory", "the runtime was OOM-killed"
     if step.memory_pct is not None and step.memory_pct >= 100 * SATURATED:
         return "memory", f"the working set reached {step.memory_pct:.0f} % of the memory limit"
-    if evidence := _load_generator(step, settings, shared):
+    if evidence := _load_side_full(step, shared):
+        support_led = (step.support_cpu_cores or 0.0) > (step.k6_cpu_cores or 0.0)
+        return ("upstream" if support_led else "load-generator"), evidence
+    if evidence := _short_of_vus(step, settings):
         return "load-generator", evidence
-    if evidence := _upstream(step):
-        return "upstream", evidence
-    cpu_full = step.cpu_pct is not None and step.cpu_pct >= 100 * SATURATED
-    throttled = step.throttled_share is not None and step.throttled_share >= THROTTLED
-    if cpu_full or throttled:
-        parts = []
-        if step.cpu_pct is not None:
-            parts.append(f"CPU at {step.cpu_pct:.0f} % of the limit")
-        if step.throttled_share is not None:
-            parts.append(f"throttled in {step.throttled_share:.0%} of CFS periods")
-        return "cpu", ", ".join(parts)
+    if evidence := _cpu_bound(step):
+        return "cpu", evidence
     latency_broke = any(r.startswith(settings.percentile_label) for r in step.reasons)
     spare = "" if step.cpu_pct is None else f" with CPU at {step.cpu_pct:.0f} % of the limit"
     if not latency_broke and any(r.startswith("errors") for r in step.reasons):
@@ -133,57 +148,114 @@ def _cause(step: StepResult, settings: CapacitySettings, shared: bool) -> tuple[
     return "latency", f"the SLO broke{spare}"
 
 
+def _without_failure(outcome: SearchOutcome, settings: CapacitySettings, shared: bool):
+    best = outcome.best
+    if outcome.reached_max_rate:
+        why = (
+            f"every step passed up to the search's bound of {settings.max_rate:g} "
+            "iterations/s (raise capacity.max_rate)"
+        )
+    else:
+        why = "the search ended before any step failed"
+    if best is not None and (evidence := _load_side_full(best, shared)):
+        return "load-generator", evidence
+    return "search-bound", why
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def _prediction_words(found_rps: float | None, predicted_rps: float | None, cause: str) -> str:
+    """What the utilisation law says of the answer."""
+    if found_rps is None or not predicted_rps:
+        return ""
+    share = found_rps / predicted_rps
+    law = f"the utilisation law (CPU limit ÷ CPU per request) predicts {predicted_rps:,.0f} req/s"
+    if cause == "cpu":
+        return f" Found {share:.0%} of what {law}."
+    if share < FAR_BELOW_PREDICTION and cause not in ("memory", "load-generator", "upstream"):
+        return f" Not CPU-bound: it stopped at {share:.0%} of what {law}."
+    return f" {law[0].upper()}{law[1:]}: found {share:.0%} of it."
+
+
 def classify(
     outcome: SearchOutcome, settings: CapacitySettings, shared_with_runtime: bool = False
 ) -> Verdict:
     """The verdict of a search. `shared_with_runtime`: the tier was contended, so the
     runtime and the load side shared the host's cores."""
-    best, failing = outcome.best, outcome.failing
+    best, failing, holds = outcome.best, outcome.failing, outcome.capacity_steps or []
     passing = [s for s in outcome.steps if s.passed and s.memory_peak_bytes is not None]
-    memory_peak = max((s.memory_peak_bytes for s in passing), default=None)
     if failing is None:
-        limited_by, evidence = (
-            "search-bound",
-            (
-                f"every step passed up to the search's bound of {settings.max_rate:g} iterations/s "
-                "(raise capacity.max_rate)"
-                if outcome.reached_max_rate
-                else "the search ran out of time before any step failed"
-            ),
-        )
-        if best is not None and (why := _load_generator(best, settings, shared_with_runtime)):
-            limited_by, evidence = "load-generator", why
+        limited_by, evidence = _without_failure(outcome, settings, shared_with_runtime)
     else:
         limited_by, evidence = _cause(failing, settings, shared_with_runtime)
+    per_iteration = _mean([s.requests_per_iteration for s in holds]) or (
+        failing.requests_per_iteration if failing else None
+    )
+    failed_at_rps = (
+        None if failing is None or per_iteration is None else failing.offered_rate * per_iteration
+    )
     at = (
-        f" at {failing.offered_rate:.3g} iterations/s ({failing.rps or 0:,.0f} req/s: "
+        f" at {failing.offered_rate:.3g} iterations/s (offered {failed_at_rps or 0:,.0f} req/s: "
         f"{'; '.join(failing.reasons)})"
         if failing is not None
         else ""
+    )
+    capacity_rps = _mean([s.rps for s in holds]) if holds else None
+    prediction = outcome.prediction
+    predicted_rps = (
+        None if prediction is None or per_iteration is None else prediction.rate * per_iteration
     )
     lower_bound = limited_by in LOWER_BOUND_CAUSES
     if best is None:
         reason = f"No rate passed: {evidence}{at}."
     elif lower_bound:
         reason = (
-            f"At least {best.rps:,.0f} req/s: the search stopped because {evidence}{at}, so "
-            "this is a lower bound of the runtime's capacity, not its capacity."
+            f"At least {capacity_rps:,.0f} req/s: the search stopped because {evidence}{at}, "
+            "so this is a lower bound of the runtime's capacity, not its capacity."
         )
     else:
         reason = f"Limited by {limited_by}: {evidence}{at}."
-    if best is not None and not outcome.confirmed:
-        reason += " The best step was not confirmed by a second run (time budget)."
+    reason += _prediction_words(capacity_rps, predicted_rps, limited_by)
+    if best is not None and outcome.confirmations < outcome.needed:
+        reason += (
+            f" Passed {outcome.confirmations} of {outcome.needed} full holds at this rate "
+            f"({outcome.unconfirmed_why or 'search ended'}): unconfirmed."
+        )
+    latencies = [s.percentile_ms for s in holds if s.percentile_ms is not None]
     return Verdict(
-        capacity_rps=None if best is None else best.rps,
+        capacity_rps=capacity_rps,
         capacity_rate=None if best is None else best.offered_rate,
         lower_bound=lower_bound,
         limited_by=limited_by,
         reason=reason,
-        latency_ms_at_capacity=None if best is None else best.percentile_ms,
-        cpu_pct_at_capacity=None if best is None else best.cpu_pct,
-        memory_pct_at_capacity=None if best is None else best.memory_pct,
-        memory_peak_bytes=memory_peak,
+        latency_ms_at_capacity=max(latencies) if latencies else None,
+        cpu_pct_at_capacity=_mean([s.cpu_pct for s in holds]),
+        memory_pct_at_capacity=max(
+            (s.memory_pct for s in holds if s.memory_pct is not None), default=None
+        ),
+        memory_peak_bytes=max((s.memory_peak_bytes for s in passing), default=None),
+        failed_at_rate=None if failing is None else failing.offered_rate,
+        failed_at_rps=failed_at_rps,
+        confirmations=outcome.confirmations,
+        confirmations_needed=outcome.needed,
+        unconfirmed_why=outcome.unconfirmed_why,
+        predicted_rps=predicted_rps,
+        iterations_per_s=_mean([s.achieved_rate for s in holds]),
+        p99_ms_by_name_at_capacity=_worst_by_name(holds),
     )
+
+
+def _worst_by_name(holds: list[StepResult]) -> dict[str, float]:
+    """Each request name's p99, the worst of the capacity's holds."""
+    worst: dict[str, float] = {}
+    for step in holds:
+        for name, value in step.p99_ms_by_name.items():
+            if value is not None:
+                worst[name] = max(worst.get(name, value), value)
+    return dict(sorted(worst.items()))
 
 
 def failed_start_verdict(evidence: dict[str, Any]) -> Verdict:

@@ -33,6 +33,13 @@ class CapacityCell:
     best_step: str | None
     failing_step: str | None
     status: str = "ok"
+    failed_at_rps: float | None = None  # the lowest failing rate above the capacity
+    confirmations: int = 0
+    confirmations_needed: int = 0
+
+    @property
+    def confirmed(self) -> bool:
+        return self.capacity_rps is not None and self.confirmations >= self.confirmations_needed
 
     @property
     def shown(self) -> str:
@@ -41,6 +48,14 @@ class CapacityCell:
         if self.capacity_rps is None:
             return "none"
         return f"{'≥ ' if self.lower_bound else ''}{self.capacity_rps:,.0f}"
+
+    @property
+    def holds(self) -> str:
+        """ "3/3 holds", or "unconfirmed: 1/3 holds"."""
+        if self.capacity_rps is None or not self.confirmations_needed:
+            return ""
+        held = f"{self.confirmations}/{self.confirmations_needed} holds"
+        return held if self.confirmed else f"unconfirmed: {held}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,12 @@ class CapacityData:
     providers: list[str] = field(default_factory=list)
     target_rps: float | None = None
     host: str = ""
+    slo_requests: str | None = None  # "name send_message|send_tool_message", or all
+
+    @property
+    def slo_text(self) -> str:
+        which = f" of requests with {self.slo_requests}" if self.slo_requests else ""
+        return f"{self.percentile_label} of http_req_duration{which} ≤ {self.slo_ms:g} ms"
 
     def cell(self, runtime: str, tier: str) -> CapacityCell | None:
         return self.cells.get((runtime, tier))
@@ -95,6 +116,9 @@ def load_capacity_data(
             best_step=search.get("best_step"),
             failing_step=search.get("failing_step"),
             status=row.get("status") or "ok",
+            failed_at_rps=row.get("failed_at_rps"),
+            confirmations=row.get("confirmations") or 0,
+            confirmations_needed=row.get("confirmations_needed") or 0,
         )
     slo = table["slo_ms"].drop_nulls()
     percentile = table["percentile"].drop_nulls()
@@ -105,6 +129,7 @@ def load_capacity_data(
         slo_ms=slo[0] if slo.len() else 250.0,
         percentile=percentile[0] if percentile.len() else 99.0,
         host=_host(next(iter(steps.values()), {})),
+        slo_requests=_first(table, "slo_requests"),
     )
     if recommendation is None or not Path(recommendation).exists():
         return data
@@ -122,6 +147,13 @@ def load_capacity_data(
             "target_rps": report["target_rps"],
         }
     )
+
+
+def _first(table: pl.DataFrame, column: str) -> Any:
+    if column not in table.columns:
+        return None
+    values = table[column].drop_nulls()
+    return values[0] if values.len() else None
 
 
 def _host(record: dict[str, Any]) -> str:
@@ -349,8 +381,40 @@ def capacity_values(data: CapacityData) -> tuple[dict, dict]:
     for runtime in data.runtimes:
         cells = [data.cell(runtime, t.name) for t in data.tiers]
         values[runtime] = [c.capacity_rps if c else None for c in cells]
-        texts[runtime] = [f"{c.shown}<br>{c.limited_by}" if c else theme.NO_DATA for c in cells]
+        texts[runtime] = [
+            "<br>".join(filter(None, [c.shown, c.limited_by, c.holds if not c.confirmed else ""]))
+            if c
+            else theme.NO_DATA
+            for c in cells
+        ]
     return values, texts
+
+
+def interval_bars(data: CapacityData, traces: list[dict]) -> list[dict]:
+    """The capacity bars with each cell's interval: a whisker up to the lowest rate that
+    failed above it, and a hatched bar where the capacity is short of its k holds."""
+    for trace in traces:
+        cells = [data.cell(trace["name"], t.name) for t in data.tiers]
+        plus = [
+            max(0.0, c.failed_at_rps - c.capacity_rps)
+            if c and c.capacity_rps is not None and c.failed_at_rps is not None
+            else 0.0
+            for c in cells
+        ]
+        trace["error_y"] = {
+            "type": "data",
+            "symmetric": False,
+            "array": plus,
+            "arrayminus": [0.0] * len(plus),
+            "color": theme.TEXT,
+            "thickness": 1.5,
+            "width": 6,
+        }
+        trace["marker"]["pattern"] = {
+            "shape": ["" if c is None or c.confirmed else "/" for c in cells],
+            "fgcolor": "#FFFFFF",
+        }
+    return traces
 
 
 def cost_values(data: CapacityData, provider: str) -> tuple[dict, dict]:
@@ -364,14 +428,14 @@ def cost_values(data: CapacityData, provider: str) -> tuple[dict, dict]:
 
 def footer(data: CapacityData) -> str:
     parts = [
-        f"SLO: {data.percentile_label} of http_req_duration ≤ {data.slo_ms:g} ms, errors < 1 %, "
-        "≥ 95 % of the offered rate, no dropped iterations",
+        f"SLO: {data.slo_text}, errors < 1 %, ≥ 95 % of the offered rate, no dropped iterations",
     ]
     if data.host:
         parts.append(data.host)
     notes = [
         " · ".join(parts),
-        "● step passed  ○ step failed  ★ capacity (confirmed by a second run)  "
+        "● step passed  ○ step failed  ★ capacity (passed every one of its full holds)  "
+        "bar whisker: up to the lowest rate that failed  hatched: unconfirmed  "
         '"≥": the load generator, an upstream or the search bound stopped the search '
         "(a lower bound, not a capacity)",
     ]
@@ -423,6 +487,9 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
         index += 1
         x0 = 0.03 + column * (widths + gap)
         peak = max([v for vs in values.values() for v in vs if v] or [1.0])
+        if column == 0:
+            failed = [c.failed_at_rps for c in data.cells.values() if c.failed_at_rps]
+            peak = max([peak, *failed])
         axes = axis_pair(
             layout,
             index,
@@ -436,7 +503,8 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
         layout[axes[0].replace("x", "xaxis")].update(
             {"type": "category", "range": None, "showgrid": False}
         )
-        traces += bar_traces(data, values, texts, axes, font_size)
+        bars = bar_traces(data, values, texts, axes, font_size)
+        traces += interval_bars(data, bars) if column == 0 else bars
         annotations.append(panel_title(title, x0, 0.43, font_size))
     annotations.append(
         theme.paper_text(
@@ -496,6 +564,7 @@ def capacity_table_figure(data: CapacityData, width: int, height: int) -> dict:
                 theme.NO_DATA
                 if cell is None
                 else f"<b>{cell.shown}</b> req/s<br>limited by {cell.limited_by}"
+                + (f"<br>{cell.holds}" if cell.holds else "")
             )
         columns.append(column)
     colours = theme.runtime_colours(data.runtimes)

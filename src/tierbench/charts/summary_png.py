@@ -75,8 +75,8 @@ def footer_text(data: ChartData) -> str:
     if data.capacity is not None:
         capacity = data.capacity
         lines.append(
-            f"Capacity: the highest open-model rate with {capacity.percentile_label} ≤ "
-            f"{capacity.slo_ms:g} ms, from `snakemake capacity`; ≥ marks a lower bound (the "
+            f"Capacity: the highest open-model rate with {capacity.slo_text} in every one "
+            "of its full holds, from `snakemake capacity`; ≥ marks a lower bound (the "
             "load side, an upstream or the search bound stopped the search)."
         )
     if facts.load_side_saturated:

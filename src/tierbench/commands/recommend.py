@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="right-size from a capacity sweep: replicas, memory fit and cost per tier",
         description=(
             "For a target request rate (and optionally another SLO than the search's), "
-            "every tier's replicas (ceil(target / (capacity x headroom))), whether its "
+            "every tier's replicas (ceil(target / (capacity x headroom)), one more with "
+            "--ha), whether its "
             "memory fits, what each provider bills per hour and per million requests, and "
             "the cheapest choice per runtime. Reads RESULTS/capacity.parquet (or .csv) and "
             "the cells' records in RESULTS/capacity/."
@@ -41,6 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="judge the steps again at this SLO (default: the search's own)",
     )
     parser.add_argument("--headroom", type=float, default=None, metavar="SHARE")
+    parser.add_argument(
+        "--ha",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one replica more than the target needs, so losing one still serves it "
+        "(default: the config's capacity.ha, on)",
+    )
     parser.add_argument(
         "--configfile",
         type=Path,
@@ -92,7 +100,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     settings = with_overrides(
-        _settings(args.configfile), target_rps=args.target_rps, headroom=args.headroom
+        _settings(args.configfile),
+        target_rps=args.target_rps,
+        headroom=args.headroom,
+        ha=args.ha,
     )
     report = recommendation(
         capacity, settings, list(settings.prices), args.target_rps, args.slo_ms, records

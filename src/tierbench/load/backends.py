@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tierbench.config.sweep import Sweep
 from tierbench.load.backend import Backend
-from tierbench.load.cell import say
+from tierbench.load.lifecycle import say
 
 
 def backend_for(sweep: Sweep, log: Path, override_dir: Path = Path("results/compose")) -> Backend:

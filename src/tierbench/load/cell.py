@@ -1,43 +1,35 @@
-"""One cell of the sweep: one runtime under one tier's limits, loaded by k6, measured.
+"""One cell of the comparison sweep: one runtime under one tier's limits, loaded by k6's
+closed-loop profile, measured.
 
-The procedure is written once against `tierbench.load.backend.Backend`: start the support
-services, place the runtime, wait until ready, verify the limits, sample, load, tear down.
-Outputs are written under temporary names and renamed only when the whole cell finished,
-so an interrupted or failed cell never leaves a file that looks finished. The runtime is
-removed on every path.
+The cell's life (support services, placement, limits, sampler, teardown on every path) is
+`tierbench.load.lifecycle.CellRun`; this module is the load inside it and the meta it
+writes. Outputs are written under temporary names and renamed only when the whole cell
+finished, so an interrupted or failed cell never leaves a file that looks finished.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tierbench import __version__
-from tierbench.config.limits import LimitSet, format_bytes
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet, file_sha256
 from tierbench.load.backend import (
     Backend,
     BackendError,
     LimitCheck,
-    LimitsNotApplied,
     LoadRequest,
     Placement,
     RuntimeFailed,
     RuntimeState,
 )
-from tierbench.load.host import cpuset, plan_cpus
-from tierbench.load.host_speed import speed_record
 from tierbench.load.k6 import K6Run
+from tierbench.load.lifecycle import CellRun
 from tierbench.load.progress import ProgressLine, SweepPosition
 from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
 from tierbench.preflight.record import recorded_warnings
@@ -60,38 +52,6 @@ def results_dir(outputs: CellOutputs) -> Path:
     return outputs.meta_json.parent.parent
 
 
-def say(log: Path, message: str) -> None:
-    """A progress line, to the job's log and to the terminal."""
-    line = f"tierbench: {message}"
-    print(line, file=sys.stderr, flush=True)
-    with open(log, "a") as handle:
-        handle.write(line + "\n")
-
-
-@contextmanager
-def faults_stop_the_sweep(cell: str, log: Path) -> Iterator[None]:
-    """A fault of the machinery (not of the runtime, whose failure is the cell's result)
-    stops the sweep: said once, plainly, in the log and on the terminal, and the job
-    exits 1."""
-    try:
-        yield
-    except BackendError as error:
-        say(log, f"cell {cell} stopped the sweep: {error}")
-        sys.exit(1)
-
-
-def git_revision(directory: Path) -> str | None:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(directory), *args], capture_output=True, text=True
-        ).stdout.strip()
-
-    revision = git("rev-parse", "--short=12", "HEAD")
-    if not revision:
-        return None
-    return revision + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
 def load_warnings(oom_kills: int, restarts: int, thresholds_failed: bool) -> list[str]:
     """What went wrong during the load itself; the aggregate step adds the rest
     (contention, spread) from the meta."""
@@ -109,36 +69,6 @@ def load_warnings(oom_kills: int, restarts: int, thresholds_failed: bool) -> lis
     return warnings
 
 
-def runtime_workers(report: dict[str, Any]) -> int | None:
-    """The worker processes a runtime reports on its health path, if it does."""
-    workers = report.get("workers")
-    return workers if isinstance(workers, int) and not isinstance(workers, bool) else None
-
-
-def placement_for(sweep: Sweep, cell: Cell) -> Placement:
-    tier = sweep.tiers[cell.tier]
-    plan = plan_cpus(
-        tier.limits.cpus, [t.limits.cpus for t in sweep.tiers.values()], sweep.cpu_pinning
-    )
-    return Placement(
-        cell=cell,
-        runtime=sweep.runtimes[cell.runtime],
-        requested=LimitSet.for_tier(tier.limits, cpuset(plan.runtime_cpus)),
-        cpus=plan,
-    )
-
-
-def verify_limits(backend: Backend, placement: Placement) -> LimitCheck:
-    check = backend.check_limits()
-    if not check.verified:
-        raise LimitsNotApplied(
-            f"{placement.cell.name}: the runtime {placement.runtime.service} does not run under "
-            f"tier {placement.cell.tier}'s limits ({check.source}): " + "; ".join(check.problems),
-            check,
-        )
-    return check
-
-
 def run_cell(
     sweep: Sweep,
     cell: Cell,
@@ -154,80 +84,26 @@ def run_cell(
     outputs and the sweep goes on. A fault of the machinery (BackendError) stops the sweep
     with nothing written.
     """
-    placement = placement_for(sweep, cell)
     files = outputs.output_set()
-    files.prepare()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    say(log, f"{cell.name}: {placement.cpus.reason}")
-
-    timings: dict[str, float] = {}
-    failed: BaseException | None = None
-    try:
-        backend.start_support(sweep.health_timeout_s)
-        speed_before = backend.probe_host_speed(placement)
-        started = time.monotonic()
-        backend.place(placement)
-        timings["recreate"] = time.monotonic() - started
-        try:
-            timings["health"] = backend.wait_ready(sweep.health_timeout_s)
-        except RuntimeFailed as failure:
-            meta = failed_start_meta(sweep, cell, placement, failure, backend)
-            meta["orchestration_s"] = timings
-            say(log, f"{cell.name}: failed to start: {failure}")
+    with CellRun(sweep, cell, backend, files, log, project_dir) as run:
+        if run.failure is not None:
+            meta = failed_start_meta(sweep, cell, run.placement, run.failure, backend)
+            meta["orchestration_s"] = run.timings
             _write_failed_outputs(files, outputs, meta)
             return meta
-        workers = runtime_workers(backend.health_report())
-        started = time.monotonic()
-        check = verify_limits(backend, placement)
-        timings["limits_check"] = time.monotonic() - started
-        say(log, f"{cell.name}: {_ready_line(placement, check, timings['health'])}")
-        progress = ProgressLine(
-            cell.name,
-            SweepPosition.of(cell.name, [c.name for c in sweep.cells], results_dir(outputs)),
-            sweep.load_duration_s,
-        )
-        sampler = backend.sampler()
-        sampler.start()
-        try:
-            k6 = backend.run_load(
-                LoadRequest(
-                    script=sweep.k6_script,
-                    base_url=placement.runtime.base_url,
-                    out_json=files.partial(outputs.k6_json),
-                    summary_json=files.partial(outputs.k6_summary),
-                    log=log,
-                    stages=sweep.stages,
-                    progress=progress.tick,
-                ),
-                sampler,
-            )
-        finally:
-            progress.done()
-            rows = sampler.stop()
+        k6, rows, summary = _load(run, outputs)
         state = backend.runtime_state()
-        crash = crash_evidence(state, sampler.summary(), backend)
-    except BaseException as error:
-        failed = error
-        files.discard()
-        raise
-    finally:
-        started = time.monotonic()
-        tear_down(backend, failed, log)
-        timings["teardown"] = time.monotonic() - started
-
-    facts = backend.facts()
-    speed = speed_record(speed_before, backend.probe_host_speed(placement))
-    meta = cell_meta(sweep, cell, placement, check, k6, sampler.summary(), state, facts)
-    meta["host_speed"] = speed
-    meta["versions"] = {"tierbench": __version__, **backend.versions()}
-    meta["git_revision"] = git_revision(project_dir)
-    meta["orchestration_s"] = timings
-    meta["runtime_workers"] = workers
+        crash = crash_evidence(state, summary, backend)
+    assert run.check is not None
+    meta = cell_meta(sweep, cell, run.placement, run.check, k6, summary, state, backend.facts())
+    meta |= run.provenance()
+    meta["orchestration_s"] = run.timings
+    meta["runtime_workers"] = run.workers
     # The sweep's pre-flight warnings, from results/preflight.json beside results/meta/.
     meta["preflight"] = recorded_warnings(results_dir(outputs))
     if crash is not None:
         _record_crash(meta, crash)
-    cores_given, shared = backend.load_side_cores(placement)
+    cores_given, shared = backend.load_side_cores(run.placement)
     window_start = datetime.fromisoformat(meta["window"]["start"])
     window_end = datetime.fromisoformat(meta["window"]["end"])
     meta["load_side"] = load_side_usage(rows, window_start, window_end, cores_given, shared)
@@ -235,7 +111,7 @@ def run_cell(
     if saturated:
         meta["warnings"].append(saturated)
     for warning in meta["warnings"]:
-        say(log, f"{cell.name}: warning: {warning}")
+        run.say(f"warning: {warning}")
 
     write_resources_csv(files.partial(outputs.resources_csv), rows)
     files.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
@@ -243,26 +119,32 @@ def run_cell(
     return meta
 
 
-def tear_down(backend: Backend, failed: BaseException | None, log: Path) -> None:
-    """Tear the cell down, on every path. After a failure, a teardown that fails too is
-    logged, and the first failure, the one that says what happened, is the one raised."""
-    if failed is None:
-        backend.teardown()
-        return
-    try:
-        backend.teardown()
-    except BackendError as also:
-        say(log, f"teardown after {type(failed).__name__} failed too: {also}")
-
-
-def _ready_line(placement: Placement, check: LimitCheck, health_s: float) -> str:
-    applied = check.applied
-    return (
-        f"{placement.runtime.service} healthy in {health_s:.2f} s, limits verified "
-        f"({applied.cpus:g} CPUs, {format_bytes(applied.memory_bytes)}, no swap"
-        + (f", CPUs {applied.cpuset}" if applied.cpuset else "")
-        + ")"
+def _load(run: CellRun, outputs: CellOutputs) -> tuple[K6Run, list[dict], dict[str, Any]]:
+    """The cell's one closed-loop load, sampled: k6's run, the samples, their summary."""
+    sweep, files = run.sweep, run.files
+    progress = ProgressLine(
+        run.name,
+        SweepPosition.of(run.name, [c.name for c in sweep.cells], results_dir(outputs)),
+        sweep.load_duration_s,
     )
+    sampler = run.start_sampler()
+    try:
+        k6 = run.backend.run_load(
+            LoadRequest(
+                script=sweep.k6_script,
+                base_url=run.placement.runtime.base_url,
+                out_json=files.partial(outputs.k6_json),
+                summary_json=files.partial(outputs.k6_summary),
+                log=run.log,
+                stages=sweep.stages,
+                progress=progress.tick,
+            ),
+            sampler,
+        )
+    finally:
+        progress.done()
+        rows = run.stop_sampler()
+    return k6, rows, sampler.summary()
 
 
 def crash_evidence(state: RuntimeState, resources: dict[str, Any], backend: Backend) -> dict | None:

@@ -1,6 +1,7 @@
 """A small HTTP service for the workflow's tests: answers, spends a fixed CPU time per
-request, allocates memory at start or on request, crashes after some requests, stays
-unhealthy, or burns a core, as its environment says."""
+request, serves a fixed number of requests at once for a fixed time each, allocates
+memory at start or on request, crashes after some requests, stays unhealthy, or burns a
+core, as its environment says."""
 
 import json
 import os
@@ -18,6 +19,11 @@ COST_NS = int(float(os.environ.get("COST_MS", "2")) * 1e6)
 START_MB = int(os.environ.get("ALLOC_AT_START_MB", "0"))
 CRASH_AFTER = int(os.environ.get("CRASH_AFTER", "0"))
 SERVED = [0]
+# GET /slot: at most CONCURRENCY requests in service at once, each for SERVICE_MS of wall
+# time with the CPU idle (a pool of connections to a slow upstream): its capacity is
+# CONCURRENCY / SERVICE_MS whatever the CPU limit.
+SLOTS = threading.BoundedSemaphore(int(os.environ.get("CONCURRENCY", "4")))
+SERVICE_S = float(os.environ.get("SERVICE_MS", "20")) / 1000
 
 
 def spend_cpu(nanoseconds):
@@ -67,6 +73,10 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/work":
             spend_cpu(COST_NS)
             self.reply(200, {"cost_ms": COST_NS / 1e6})
+        elif url.path == "/slot":
+            with SLOTS:
+                time.sleep(SERVICE_S)
+            self.reply(200, {"service_ms": SERVICE_S * 1000})
         elif url.path == "/alloc":
             megabytes = int(parse_qs(url.query).get("mb", ["1"])[0])
             HELD.append(bytearray(megabytes * 1024 * 1024))
@@ -76,4 +86,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 print(f"listening on 127.0.0.1:{os.environ['PORT']} (healthy={HEALTHY})", flush=True)
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # k6's VUs connect at once: none is refused
+    daemon_threads = True
+
+
+Server(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()

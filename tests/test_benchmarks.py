@@ -15,6 +15,8 @@ from conftest import REPO
 
 ARGPARSE_SCRIPTS = [
     "capacity_repeatability.py",
+    "hold_length.py",
+    "step_state.py",
     "mock_llm_ceiling.py",
     "orchestration_overhead.py",
     "render_fps.py",

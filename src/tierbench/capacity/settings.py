@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "precision": 0.03,
     "confirmations": 3,
     "step_start": "fresh",
-    "time_budget_s": 180.0,
+    "time_budget_s": 170.0,
     "max_vus": 1000,
     "target_rps": 1000.0,
     "headroom": 0.7,

@@ -180,13 +180,46 @@ def _prediction_words(found_rps: float | None, predicted_rps: float | None, caus
     return f" {law[0].upper()}{law[1:]}: found {share:.0%} of it."
 
 
+def _reason(
+    outcome: SearchOutcome,
+    limited_by: str,
+    evidence: str,
+    capacity_rps: float | None,
+    failed_at_rps: float | None,
+    predicted_rps: float | None,
+) -> str:
+    """Why the search stopped where it did, in words."""
+    failing = outcome.failing
+    at = (
+        f" at {failing.offered_rate:.3g} iterations/s (offered {failed_at_rps or 0:,.0f} req/s: "
+        f"{'; '.join(failing.reasons)})"
+        if failing is not None
+        else ""
+    )
+    if outcome.best is None:
+        reason = f"No rate passed: {evidence}{at}."
+    elif limited_by in LOWER_BOUND_CAUSES:
+        reason = (
+            f"At least {capacity_rps:,.0f} req/s: the search stopped because {evidence}{at}, "
+            "so this is a lower bound of the runtime's capacity, not its capacity."
+        )
+    else:
+        reason = f"Limited by {limited_by}: {evidence}{at}."
+    reason += _prediction_words(capacity_rps, predicted_rps, limited_by)
+    if outcome.best is not None and outcome.confirmations < outcome.needed:
+        reason += (
+            f" Passed {outcome.confirmations} of {outcome.needed} full holds at this rate "
+            f"({outcome.unconfirmed_why or 'search ended'}): unconfirmed."
+        )
+    return reason
+
+
 def classify(
     outcome: SearchOutcome, settings: CapacitySettings, shared_with_runtime: bool = False
 ) -> Verdict:
     """The verdict of a search. `shared_with_runtime`: the tier was contended, so the
     runtime and the load side shared the host's cores."""
     best, failing, holds = outcome.best, outcome.failing, outcome.capacity_steps or []
-    passing = [s for s in outcome.steps if s.passed and s.memory_peak_bytes is not None]
     if failing is None:
         limited_by, evidence = _without_failure(outcome, settings, shared_with_runtime)
     else:
@@ -195,42 +228,19 @@ def classify(
         failing.requests_per_iteration if failing else None
     )
     failed_at_rps = (
-        None if failing is None or per_iteration is None else failing.offered_rate * per_iteration
-    )
-    at = (
-        f" at {failing.offered_rate:.3g} iterations/s (offered {failed_at_rps or 0:,.0f} req/s: "
-        f"{'; '.join(failing.reasons)})"
-        if failing is not None
-        else ""
+        failing.offered_rate * per_iteration if failing is not None and per_iteration else None
     )
     capacity_rps = _mean([s.rps for s in holds]) if holds else None
     prediction = outcome.prediction
-    predicted_rps = (
-        None if prediction is None or per_iteration is None else prediction.rate * per_iteration
-    )
-    lower_bound = limited_by in LOWER_BOUND_CAUSES
-    if best is None:
-        reason = f"No rate passed: {evidence}{at}."
-    elif lower_bound:
-        reason = (
-            f"At least {capacity_rps:,.0f} req/s: the search stopped because {evidence}{at}, "
-            "so this is a lower bound of the runtime's capacity, not its capacity."
-        )
-    else:
-        reason = f"Limited by {limited_by}: {evidence}{at}."
-    reason += _prediction_words(capacity_rps, predicted_rps, limited_by)
-    if best is not None and outcome.confirmations < outcome.needed:
-        reason += (
-            f" Passed {outcome.confirmations} of {outcome.needed} full holds at this rate "
-            f"({outcome.unconfirmed_why or 'search ended'}): unconfirmed."
-        )
+    predicted_rps = prediction.rate * per_iteration if prediction and per_iteration else None
     latencies = [s.percentile_ms for s in holds if s.percentile_ms is not None]
+    passing = [s for s in outcome.steps if s.passed and s.memory_peak_bytes is not None]
     return Verdict(
         capacity_rps=capacity_rps,
         capacity_rate=None if best is None else best.offered_rate,
-        lower_bound=lower_bound,
+        lower_bound=limited_by in LOWER_BOUND_CAUSES,
         limited_by=limited_by,
-        reason=reason,
+        reason=_reason(outcome, limited_by, evidence, capacity_rps, failed_at_rps, predicted_rps),
         latency_ms_at_capacity=max(latencies) if latencies else None,
         cpu_pct_at_capacity=_mean([s.cpu_pct for s in holds]),
         memory_pct_at_capacity=max(

@@ -249,6 +249,8 @@ def knee_traces(
         )
         best = next((s for s in steps if s["name"] == cell.best_step), None)
         finished = shown_steps is None or count >= len(cell.steps)
+        if finished and (interval := interval_trace(data, cell, axes)) is not None:
+            traces.append(interval)
         if best is not None and finished:
             traces.append(
                 {
@@ -277,7 +279,9 @@ def knee_traces(
 
 
 def x_range_of(data: CapacityData, tier: str) -> list[float]:
-    values = [s["rps"] or 0 for r in data.runtimes if (c := data.cell(r, tier)) for s in c.steps]
+    cells = [c for r in data.runtimes if (c := data.cell(r, tier))]
+    values = [s["rps"] or 0 for c in cells for s in c.steps]
+    values += [c.failed_at_rps for c in cells if c.failed_at_rps]
     return [0, max([1.0, *values]) * 1.12]
 
 
@@ -390,31 +394,41 @@ def capacity_values(data: CapacityData) -> tuple[dict, dict]:
     return values, texts
 
 
-def interval_bars(data: CapacityData, traces: list[dict]) -> list[dict]:
-    """The capacity bars with each cell's interval: a whisker up to the lowest rate that
-    failed above it, and a hatched bar where the capacity is short of its k holds."""
+def unconfirmed_hatch(data: CapacityData, traces: list[dict]) -> list[dict]:
+    """The capacity bars, hatched where the capacity is short of its k holds."""
     for trace in traces:
         cells = [data.cell(trace["name"], t.name) for t in data.tiers]
-        plus = [
-            max(0.0, c.failed_at_rps - c.capacity_rps)
-            if c and c.capacity_rps is not None and c.failed_at_rps is not None
-            else 0.0
-            for c in cells
-        ]
-        trace["error_y"] = {
-            "type": "data",
-            "symmetric": False,
-            "array": plus,
-            "arrayminus": [0.0] * len(plus),
-            "color": theme.TEXT,
-            "thickness": 1.5,
-            "width": 6,
-        }
         trace["marker"]["pattern"] = {
             "shape": ["" if c is None or c.confirmed else "/" for c in cells],
             "fgcolor": "#FFFFFF",
         }
     return traces
+
+
+def interval_trace(data: CapacityData, cell: CapacityCell, axes: tuple[str, str]) -> dict | None:
+    """The cell's interval on the knee chart, along the SLO: from its capacity (passed k of
+    k holds) to the lowest rate that failed above it. The knee lies in between."""
+    if cell.capacity_rps is None or cell.failed_at_rps is None:
+        return None
+    colour = theme.runtime_colours(data.runtimes)[cell.runtime]
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "x": [cell.capacity_rps, cell.failed_at_rps],
+        "y": [data.slo_ms, data.slo_ms],
+        "line": {"color": colour, "width": 7},
+        "marker": {"symbol": "line-ns", "size": 16, "line": {"color": colour, "width": 3}},
+        "opacity": 0.55,
+        "name": f"{cell.runtime} interval",
+        "legendgroup": cell.runtime,
+        "showlegend": False,
+        "xaxis": axes[0],
+        "yaxis": axes[1],
+        "hovertemplate": (
+            f"{cell.runtime}: capacity {cell.capacity_rps:,.0f} req/s ({cell.holds}), "
+            f"failed at {cell.failed_at_rps:,.0f}<extra></extra>"
+        ),
+    }
 
 
 def cost_values(data: CapacityData, provider: str) -> tuple[dict, dict]:
@@ -434,10 +448,10 @@ def footer(data: CapacityData) -> str:
         parts.append(data.host)
     notes = [
         " · ".join(parts),
-        "● step passed  ○ step failed  ★ capacity (passed every one of its full holds)  "
-        "bar whisker: up to the lowest rate that failed  hatched: unconfirmed  "
-        '"≥": the load generator, an upstream or the search bound stopped the search '
-        "(a lower bound, not a capacity)",
+        "● step passed  ○ step failed  ★ capacity (passed k of k full holds)  ▬ on the SLO "
+        "line: the interval from the capacity to the lowest rate that failed",
+        'hatched bar: unconfirmed (fewer than k holds)  "≥": the load generator, an upstream '
+        "or the search bound stopped the search (a lower bound, not a capacity)",
     ]
     if any(c.lower_bound for c in data.cells.values()):
         notes.append(
@@ -487,9 +501,6 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
         index += 1
         x0 = 0.03 + column * (widths + gap)
         peak = max([v for vs in values.values() for v in vs if v] or [1.0])
-        if column == 0:
-            failed = [c.failed_at_rps for c in data.cells.values() if c.failed_at_rps]
-            peak = max([peak, *failed])
         axes = axis_pair(
             layout,
             index,
@@ -504,7 +515,7 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
             {"type": "category", "range": None, "showgrid": False}
         )
         bars = bar_traces(data, values, texts, axes, font_size)
-        traces += interval_bars(data, bars) if column == 0 else bars
+        traces += unconfirmed_hatch(data, bars) if column == 0 else bars
         annotations.append(panel_title(title, x0, 0.43, font_size))
     annotations.append(
         theme.paper_text(

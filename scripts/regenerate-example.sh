@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Regenerate docs/example in one go, on this machine, from this checkout: the capacity
+# sweep, the comparison sweep, every benchmark, the pre-flight, then the figure blocks of
+# the documentation. Figures from different hosts (or different hours of a shared host)
+# are not comparable, so nothing of the old example is kept. Run it on a machine that runs
+# nothing else, from a clean checkout (the records name its git revision):
+#
+#     scripts/regenerate-example.sh            # about two hours
+#
+# Each command's output file is named in docs/example/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make setup chromium >/dev/null
+PY=.venv/bin/python
+OUT=docs/example
+BENCH=$OUT/benchmarks
+say() { echo "regenerate-example: $*" >&2; }
+
+rm -rf results "$OUT"
+mkdir -p "$BENCH"
+
+say "capacity sweep"
+$PY benchmarks/sweep_time.py make capacity > "$BENCH/capacity_time.txt"
+cp results/capacity.md results/capacity.csv results/recommendation.md results/recommendation.json "$OUT/"
+cp -r results/capacity "$OUT/capacity"
+rm -rf "$OUT/capacity/k6" "$OUT/capacity/resources"
+cp results/charts/capacity.png results/charts/capacity.gif "$OUT/"
+
+say "comparison sweep"
+$PY benchmarks/sweep_time.py --load-from results make bench > "$BENCH/bench_time.txt" 2> make-bench.txt
+cp results/summary.md results/summary.csv results/runs.csv results/steps.csv results/warnings.md "$OUT/"
+cp -r results/meta "$OUT/meta"
+cp results/charts/comparison.gif results/charts/summary.png "$OUT/"
+# One cell's status lines, as a terminal shows them.
+grep -E "tierbench: (cell [0-9]+/[0-9]+ )?python-s[: ]" make-bench.txt > "$OUT/progress.txt"
+rm -f make-bench.txt
+$PY benchmarks/raw_bytes.py results > "$BENCH/raw_bytes.txt"
+
+say "capacity benchmarks"
+for cell in "python m" "ts s"; do
+    set -- $cell
+    $PY benchmarks/capacity_repeatability.py --runtime "$1" --tier "$2" --runs 5 \
+        > "$BENCH/capacity_repeatability_$1_$2.txt"
+    $PY benchmarks/step_state.py --runtime "$1" --tier "$2" --cycles 3 \
+        > "$BENCH/step_state_$1_$2.txt"
+    $PY benchmarks/hold_length.py --runtime "$1" --tier "$2" --repeats 3 \
+        > "$BENCH/hold_length_$1_$2.txt"
+done
+
+say "pipeline benchmarks"
+$PY benchmarks/orchestration_overhead.py --rounds 2 > "$BENCH/overhead.txt"
+$PY benchmarks/mock_llm_ceiling.py > "$BENCH/mock_llm.txt"
+$PY benchmarks/llm_client_cost.py > "$BENCH/llm_client.txt"
+$PY benchmarks/render_fps.py --frames 120 > "$BENCH/render_fps.txt"
+$PY benchmarks/tidy_throughput.py --size-gb 1.0 > "$BENCH/tidy.txt"
+.venv/bin/tierbench doctor > "$OUT/doctor.txt"
+
+git checkout -- "$OUT/README.md"
+$PY scripts/readme_figures.py
+say "done: review git diff, then commit docs/example and the pages"

@@ -32,8 +32,8 @@ from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.tables import ci95
 from tierbench.config.sweep import Cell, load_sweep
-from tierbench.load.backends import interrupt_on_sigterm
 from tierbench.load.docker.backend import DockerBackend
+from tierbench.load.machinery import interrupt_on_sigterm
 
 TARGET_CV = 0.03
 

@@ -31,9 +31,9 @@ from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult
 from tierbench.config.sweep import Cell, load_sweep
 from tierbench.files import OutputSet
-from tierbench.load.backends import interrupt_on_sigterm
 from tierbench.load.docker.backend import DockerBackend
 from tierbench.load.lifecycle import CellRun
+from tierbench.load.machinery import interrupt_on_sigterm
 from tierbench.tidy.k6_json import scan_requests
 
 CUTS_S = (5, 7, 10, 12, 15, 20, 30)

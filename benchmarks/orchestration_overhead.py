@@ -20,9 +20,9 @@ from pathlib import Path
 
 import yaml
 
+from tierbench.compose_project import compose_config
 from tierbench.config.limits import LimitSet
 from tierbench.config.sweep import load_sweep
-from tierbench.load.docker.compose import compose_config
 from tierbench.load.docker.containers import (
     RuntimeContainer,
     limits_override,

@@ -35,9 +35,9 @@ from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult
 from tierbench.config.sweep import Cell, load_sweep
 from tierbench.files import OutputSet
-from tierbench.load.backends import interrupt_on_sigterm
 from tierbench.load.docker.backend import DockerBackend
 from tierbench.load.lifecycle import CellRun
+from tierbench.load.machinery import interrupt_on_sigterm
 
 CYCLE = (0.95, 1.15, 0.95, 1.00)
 STATES = ("warm", "fresh")

@@ -27,9 +27,11 @@ class Simulated:
         flaky_at: set[float] | None = None,
         noisy_probe_at: set[float] | None = None,
         cpu_ceiling: float | None = None,
+        load_ceiling: float | None = None,
     ):
         self.capacity = capacity
         self.cpu_ceiling = cpu_ceiling or max(capacity, 1.0) * 1.05
+        self.load_ceiling = load_ceiling
         self.now = 0.0
         self.flaky_at = flaky_at or set()
         self.noisy_probe_at = noisy_probe_at or set()
@@ -58,6 +60,9 @@ class Simulated:
             rps=5 * achieved,
             cpu_pct=min(100.0, 100.0 * achieved / self.cpu_ceiling),
             cpu_cores=min(1.0, achieved / self.cpu_ceiling),
+            load_cpus_busy=None
+            if self.load_ceiling is None
+            else min(1.0, rate / self.load_ceiling),
             # A noisy probe misses the SLO only just; an overloaded step by far.
             percentile_ms=300.0 if noisy else 100.0 if passed else 2000.0,
             passed=passed,
@@ -111,6 +116,17 @@ def test_the_utilisation_law_brings_the_probes_to_the_knee():
     assert outcome.prediction is not None
     assert outcome.prediction.rate == pytest.approx(service.cpu_ceiling, rel=0.01)
     assert outcome.confirmed
+
+
+def test_the_probes_stop_short_of_where_the_load_sides_cpus_fill():
+    """On a contended tier the runtime's CPU would allow far more than the host's CPUs,
+    shared with k6, can offer: the probes aim at the lower of the two ceilings, and never
+    overload the load side several times over."""
+    service = Simulated(500.0, cpu_ceiling=3000.0, load_ceiling=550.0)
+    outcome = capacity_search(service, CapacitySettings(), clock=service.clock)
+    assert max(service.rates()) <= 1.1 * 550
+    assert outcome.prediction.load_side_rate == pytest.approx(550.0, rel=0.01)
+    assert outcome.confirmed and outcome.best.requested_rate <= 500
 
 
 def test_a_service_far_below_its_cpu_prediction_is_still_bracketed():

@@ -14,6 +14,7 @@ from kubernetes_validate.utils import latest_version
 
 from conftest import REPO, STACK
 from tierbench.commands.cli import main
+from tierbench.compose_project import read_compose_project
 from tierbench.config.kubernetes import KubernetesSettings
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.load.k6 import k6_arguments
@@ -30,7 +31,6 @@ from tierbench.load.kubernetes.manifests import (
     to_yaml,
 )
 from tierbench.load.kubernetes.quantities import parse_cpu, parse_memory_quantity
-from tierbench.load.kubernetes.workflow import compose_services
 
 KUBERNETES_VERSION = latest_version()
 
@@ -47,7 +47,8 @@ def manifests_of(config: dict, base_dir=REPO) -> dict[str, list[dict]]:
     os.chdir(base_dir)  # Compose resolves build contexts relative to where it runs
     try:
         sweep = load_sweep(config)
-        return sweep_manifests(sweep, compose_services(sweep), sweep.k6_script.read_text())
+        services = read_compose_project(sweep.compose_file, sweep.project).services
+        return sweep_manifests(sweep, services, sweep.k6_script.read_text())
     finally:
         os.chdir(cwd)
 

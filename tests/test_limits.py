@@ -1,5 +1,6 @@
 import pytest
 
+from tierbench.compose_project import compose_exact_cpus_near, compose_nano_cpus
 from tierbench.config.limits import (
     LimitError,
     Limits,
@@ -11,7 +12,6 @@ from tierbench.config.limits import (
     parse_cpuset,
     parse_memory,
 )
-from tierbench.load.docker.compose import compose_exact_cpus_near, compose_nano_cpus
 from tierbench.load.docker.containers import limits_from_inspect
 
 

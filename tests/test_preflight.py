@@ -25,6 +25,7 @@ from tierbench.commands.cli import main
 from tierbench.config.sweep import load_sweep
 from tierbench.load.backend import Backend, LimitCheck, RuntimeState
 from tierbench.load.cell import CellOutputs, run_cell
+from tierbench.load.docker.preflight import engine_facts
 from tierbench.load.k6 import K6Run
 from tierbench.preflight import disk
 from tierbench.preflight.checks import (
@@ -42,7 +43,7 @@ from tierbench.preflight.checks import (
     check_sampler,
     preflight_checks,
 )
-from tierbench.preflight.facts import EngineFacts, HostFacts, SweepShape, ToolFacts, engine_facts
+from tierbench.preflight.facts import EngineFacts, HostFacts, SweepShape, ToolFacts
 from tierbench.preflight.record import recorded_warnings, write_preflight
 from tierbench.preflight.run import Preflight, before_sweep, render
 from tierbench.tidy.k6_json import tidy_k6_json
@@ -280,10 +281,9 @@ def stack_sweep():
     return load_sweep(yaml.safe_load((STACK / "config.yaml").read_text()), base_dir=STACK)
 
 
-def test_sweep_start_records_every_line_and_stops_on_a_fail(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("tierbench.preflight.run.gather_host_facts", lambda results: host())
+def test_sweep_start_records_every_line_and_stops_on_a_fail(tmp_path, capsys):
     results = tmp_path / "results"
-    before_sweep(stack_sweep(), results)
+    before_sweep(stack_sweep(), lambda results: host(), results)
     recorded = json.loads((results / "preflight.json").read_text())
     assert [c["topic"] for c in recorded["checks"]][:2] == ["platform", "docker engine"]
     assert all(c["status"] == "OK" for c in recorded["checks"])  # the stack's tiers fit 2 cores
@@ -291,10 +291,9 @@ def test_sweep_start_records_every_line_and_stops_on_a_fail(tmp_path, monkeypatc
     assert "checked in" in capsys.readouterr().err
 
     no_engine = host(engine=EngineFacts(LOCAL, problem="connection refused"))
-    monkeypatch.setattr("tierbench.preflight.run.gather_host_facts", lambda results: no_engine)
     elsewhere = tmp_path / "elsewhere"
     with pytest.raises(SystemExit) as stopped:
-        before_sweep(stack_sweep(), elsewhere)
+        before_sweep(stack_sweep(), lambda results: no_engine, elsewhere)
     assert stopped.value.code == 1
     error = capsys.readouterr().err
     assert "FAIL  docker engine" in error and "no job was started" in error

@@ -12,15 +12,14 @@ from tierbench.capacity.settings import CapacitySettings
 from tierbench.charts.data import capacity_files
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.files import files_digest
-from tierbench.load.docker.build_context import build_context_files
-from tierbench.load.docker.engine import stop_support_services
+from tierbench.load.machinery import machinery_for
 from tierbench.preflight.k6_script import check_k6_script
-from tierbench.preflight.run import before_sweep
 
 try:
     SWEEP = load_sweep(config)
 except ConfigError as error:
     raise WorkflowError(f"tierbench: invalid configuration: {error}") from None
+MACHINERY = machinery_for(SWEEP)
 
 # One load at a time on one host, whatever --cores says: two loads on one host would
 # measure each other. In a cluster, one load per node pair (each cell takes a free pair).
@@ -56,8 +55,8 @@ def cell_paths(pattern):
 
 def cell_images(wildcards):
     """The image stamps a cell depends on: its runtime's and the support services'. A
-    cluster pulls its images from a registry, so nothing is built here for it."""
-    if SWEEP.backend == "kubernetes":
+    machinery that pulls its images (a cluster) builds nothing here."""
+    if not MACHINERY.builds_images:
         return []
     runtime = SWEEP.runtimes[CELL_BY_NAME[wildcards.cell].runtime].service
     return [
@@ -121,41 +120,21 @@ def cell_settings(wildcards):
 def service_sources(wildcards):
     """Every file that shapes a service's image (its Dockerfile, .dockerignore and the
     build context's files), so the image rebuilds when one changes."""
-    return build_context_files(SWEEP.compose_file, SWEEP.project, wildcards.service)
+    return MACHINERY.image_sources(wildcards.service)
 
 
-def check_backend():
-    """The machinery answers before any job runs. On Docker, the pre-flight check: what
-    this host can and cannot measure well (a FAIL stops the run, the lines go to
-    results/preflight.json and the cells' metas repeat its warnings); on Kubernetes, the
-    cluster and namespace."""
-    if SWEEP.backend == "kubernetes":
-        from tierbench.load.kubernetes.workflow import check_kubernetes
-
-        check_kubernetes(SWEEP)
-    else:
-        before_sweep(SWEEP)
-
-
-def stop_support():
-    """The support services go at the end of the sweep, whatever its outcome."""
-    if SWEEP.backend == "kubernetes":
-        from tierbench.load.kubernetes.workflow import stop_kubernetes_support
-
-        stop_kubernetes_support(SWEEP)
-    else:
-        stop_support_services(SWEEP)
-
-
-# Before any image is built or container started: a k6 script that runs, and the machinery.
+# Before any image is built or container started: a k6 script that runs, and the
+# machinery (on Docker, the pre-flight: what this host can and cannot measure well; on a
+# cluster, the cluster and its namespace).
 onstart:
     check_k6_script(SWEEP)
-    check_backend()
+    MACHINERY.check_before_sweep()
 
 
+# The support services go at the end of the sweep, whatever its outcome.
 onsuccess:
-    stop_support()
+    MACHINERY.stop_support()
 
 
 onerror:
-    stop_support()
+    MACHINERY.stop_support()

@@ -10,8 +10,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.config.sweep import load_sweep
-from tierbench.load.backends import backend_for, interrupt_on_sigterm
 from tierbench.load.lifecycle import faults_stop_the_sweep
+from tierbench.load.machinery import backend_for, interrupt_on_sigterm
 
 interrupt_on_sigterm()
 

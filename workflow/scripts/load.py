@@ -8,9 +8,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.config.sweep import load_sweep
-from tierbench.load.backends import backend_for, interrupt_on_sigterm
 from tierbench.load.cell import CellOutputs, run_cell
 from tierbench.load.lifecycle import faults_stop_the_sweep
+from tierbench.load.machinery import backend_for, interrupt_on_sigterm
 
 interrupt_on_sigterm()
 

@@ -276,6 +276,7 @@ def _search_record(
             "rate": prediction.rate,
             "step": prediction.step,
             "cpu_ms_per_iteration": prediction.cpu_ms_per_iteration,
+            "load_side_rate": prediction.load_side_rate,
         },
         "best_step": None if outcome.best is None else outcome.best.name,
         "capacity_steps": [step.name for step in outcome.capacity_steps],

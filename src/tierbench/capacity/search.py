@@ -89,11 +89,20 @@ class RateLattice:
 
 @dataclass
 class Prediction:
-    """The utilisation law's CPU-bound ceiling, from one passing step's CPU per iteration."""
+    """The utilisation law's CPU-bound ceiling, from one passing step's CPU per iteration;
+    and where the load side's CPUs would be full, from their busy share in that step."""
 
     rate: float  # iterations per second at which the CPU limit would be full
     step: str  # the step it comes from
     cpu_ms_per_iteration: float
+    load_side_rate: float | None = None  # ... at which the load side's CPUs would be full
+
+    @property
+    def ceiling(self) -> float:
+        """Where the search aims: the lower of the runtime's and the load side's ceilings
+        (on a contended tier they share the host's CPUs, and past the load side's the
+        steps measure the load generator, not the runtime)."""
+        return min(self.rate, self.load_side_rate or self.rate)
 
 
 @dataclass
@@ -178,10 +187,12 @@ class _Knowledge:
             return None
         step = max(measured, key=lambda s: (s.requested_rate, s.phase != "probe"))
         share = step.cpu_pct / 100
+        busy = step.load_cpus_busy
         return Prediction(
             rate=step.achieved_rate / share,
             step=step.name,
             cpu_ms_per_iteration=1000 * (step.cpu_cores or 0.0) / step.achieved_rate,
+            load_side_rate=step.achieved_rate / busy if busy and busy > 0.05 else None,
         )
 
 
@@ -231,10 +242,10 @@ class _Search:
                 self.outcome.reached_max_rate = True
                 return
             prediction = self.known.prediction()
-            if prediction is not None and rate >= NEAR_PREDICTION * prediction.rate:
+            if prediction is not None and rate >= NEAR_PREDICTION * prediction.ceiling:
                 return
             low, high = PROBE_FACTORS
-            aim = None if prediction is None else PROBE_AIM * prediction.rate / rate
+            aim = None if prediction is None else PROBE_AIM * prediction.ceiling / rate
             factor = 2.0 if aim is None else min(high, max(low, aim))
             rate = min(self.lattice.nearest(rate * factor), settings.max_rate)
 
@@ -253,10 +264,10 @@ class _Search:
         if hi is None:
             if prediction is None:
                 target = 2 * lo
-            elif lo < CLOSE_TO_PREDICTION * prediction.rate:
-                target = BELOW_PREDICTION * prediction.rate
+            elif lo < CLOSE_TO_PREDICTION * prediction.ceiling:
+                target = BELOW_PREDICTION * prediction.ceiling
             else:
-                target = max(prediction.rate * 1.02, lo * 1.06)
+                target = max(prediction.ceiling * 1.02, lo * 1.06)
             above = self.lattice.rate(round(self.lattice.index(lo)) + 1)
             rate = max(self.lattice.nearest(min(target, 4 * lo)), above)
             return min(rate, self.settings.max_rate)
@@ -270,7 +281,7 @@ class _Search:
             return self.lattice.between(lo, hi / down, hi)
         ceiling = self.known.likely_ceiling(lo) or hi
         if prediction is not None:
-            ceiling = min(ceiling, max(prediction.rate * 1.02, lo))
+            ceiling = min(ceiling, max(prediction.ceiling * 1.02, lo))
         return self.lattice.between(lo, math.sqrt(lo * max(ceiling, lo)), hi)
 
     def holds_to_finish(self, lo: float, hi: float | None, needed: int) -> int:
@@ -307,8 +318,10 @@ class _Search:
             elif self.affordable(self.full_s * self.holds_to_finish(lo, hi, needed)):
                 self.full_step(self.aim(lo, hi))
             elif needed > 0 and self.affordable(self.full_s):
-                # No time left to bracket further: confirm what passed.
-                self.full_step(lo)
+                # No time left to finish confirmed: hold again what passed a full hold,
+                # or, where only a probe passed, the rate the bracket aims at, nearer the
+                # knee (a probe-only rate needs k holds as much as any).
+                self.full_step(lo if self.known.full_passes(lo) else self.aim(lo, hi))
             else:
                 return
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tierbench.charts import theme
-from tierbench.charts.data import ChartData, Tier
+from tierbench.charts.data import ChartData
 from tierbench.charts.frame_parts import (
     COLUMNS,
     CONTENDED_NOTE,
@@ -18,6 +18,7 @@ from tierbench.charts.frame_parts import (
     tier_contended,
 )
 from tierbench.charts.frames import morph_value
+from tierbench.charts.tiers import TierHeading
 
 # The bars between tiers: (summary figure, title, unit).
 BAR_PANELS = [
@@ -27,7 +28,7 @@ BAR_PANELS = [
 ]
 
 
-def _bar_value(data: ChartData, runtime: str, tier: Tier, figure: str) -> float | None:
+def _bar_value(data: ChartData, runtime: str, tier: TierHeading, figure: str) -> float | None:
     cell = data.cell(runtime, tier.name)
     if theme.has_no_figures(cell.status):
         return None

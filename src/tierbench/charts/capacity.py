@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from tierbench.charts import theme
-from tierbench.charts.data import Tier
+from tierbench.charts.tiers import TierHeading
 
 PASS_SYMBOL, FAIL_SYMBOL, CAPACITY_SYMBOL = "circle", "circle-open", "star"
 # The lowest latency drawn on the knee chart's log axis, in ms, and its labelled ticks.
@@ -61,7 +61,7 @@ class CapacityCell:
 @dataclass(frozen=True)
 class CapacityData:
     runtimes: list[str]
-    tiers: list[Tier]
+    tiers: list[TierHeading]
     cells: dict[tuple[str, str], CapacityCell]
     slo_ms: float
     percentile: float
@@ -98,7 +98,7 @@ def load_capacity_data(
         steps[(record["runtime"], record["tier"])] = record
     runtimes = list(dict.fromkeys(table["runtime"].to_list()))
     tiers = [
-        Tier(row["tier"], row["tier_order"], row["cpus"], row["memory_bytes"])
+        TierHeading(row["tier"], row["tier_order"], row["cpus"], row["memory_bytes"])
         for row in table.unique("tier", maintain_order=True).iter_rows(named=True)
     ]
     cells = {}

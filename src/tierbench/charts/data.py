@@ -10,15 +10,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
+from tierbench.charts.capacity import CapacityData, load_capacity_data
 from tierbench.charts.theme import ALL_FAILED, NO_DATA, NO_REQUESTS
-
-if TYPE_CHECKING:
-    from tierbench.charts.capacity import CapacityData
+from tierbench.charts.tiers import TierHeading
 
 # The per-second figures the animation replays, as named in timeline.parquet.
 TIMELINE_FIGURES = [
@@ -31,14 +29,6 @@ TIMELINE_FIGURES = [
 ]
 # p99 of a single second is noisy; the animation shows its rolling mean over this many seconds.
 P99_ROLLING_S = 5
-
-
-@dataclass(frozen=True)
-class Tier:
-    name: str
-    order: int
-    cpus: float | None
-    memory_bytes: float | None
 
 
 @dataclass(frozen=True)
@@ -86,7 +76,7 @@ class RunFacts:
 @dataclass(frozen=True)
 class ChartData:
     runtimes: list[str]
-    tiers: list[Tier]
+    tiers: list[TierHeading]
     cells: dict[tuple[str, str], CellFigures]
     timelines: dict[tuple[str, str], CellTimeline]
     facts: RunFacts
@@ -236,7 +226,7 @@ def _ordered_unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _tiers(summary: pl.DataFrame, timeline: pl.DataFrame, metas: list[dict]) -> list[Tier]:
+def _tiers(summary: pl.DataFrame, timeline: pl.DataFrame, metas: list[dict]) -> list[TierHeading]:
     found: dict[str, dict] = {}
 
     def note(name: str, order: object, cpus: object, memory: object) -> None:
@@ -263,7 +253,7 @@ def _tiers(summary: pl.DataFrame, timeline: pl.DataFrame, metas: list[dict]) -> 
     # Tiers without a known order go last, in the order they were first seen.
     unknown = len(found) + 1000
     tiers = [
-        Tier(
+        TierHeading(
             name,
             int(entry["order"]) if entry["order"] is not None else unknown + i,
             entry["cpus"],
@@ -338,8 +328,6 @@ def load_chart_files(
 
 
 def _read_capacity(paths: list[Path]) -> CapacityData | None:
-    from tierbench.charts.capacity import load_capacity_data
-
     table = next((p for p in paths if p.suffix == ".parquet"), None)
     if table is None:
         return None

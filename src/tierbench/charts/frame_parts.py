@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from tierbench.charts import theme
-from tierbench.charts.data import ChartData, Tier
+from tierbench.charts.data import ChartData
+from tierbench.charts.tiers import TierHeading
 
 COLUMNS = [(0.045, 0.315), (0.385, 0.655), (0.725, 0.985)]
 ROWS = [(0.47, 0.78), (0.05, 0.36)]
@@ -76,7 +77,7 @@ def nice_top(value: float, floor: float) -> float:
     return top
 
 
-def cell_note(data: ChartData, runtime: str, tier: Tier) -> str | None:
+def cell_note(data: ChartData, runtime: str, tier: TierHeading) -> str | None:
     """Why a runtime has nothing (or nothing good) to show at a tier, in plain words."""
     status = data.cell(runtime, tier.name).status
     if (runtime, tier.name) not in data.timelines:
@@ -87,19 +88,19 @@ def cell_note(data: ChartData, runtime: str, tier: Tier) -> str | None:
 CONTENDED_NOTE = "⚠ runtime shared CPUs with the load generator"
 
 
-def tier_contended(data: ChartData, tier: Tier) -> bool:
+def tier_contended(data: ChartData, tier: TierHeading) -> bool:
     """Whether any runtime at this tier had to share CPUs with k6 (too few host cores)."""
     return any(data.cell(runtime, tier.name).contended for runtime in data.runtimes)
 
 
-def tier_banner(tier: Tier) -> str:
+def tier_banner(tier: TierHeading) -> str:
     return (
         f"{theme.tier_label(tier.name)} tier · {theme.format_limits(tier.cpus, tier.memory_bytes)}"
     )
 
 
 def legend_annotations(
-    data: ChartData, colours: dict[str, str], tier: Tier | None, font_size: int
+    data: ChartData, colours: dict[str, str], tier: TierHeading | None, font_size: int
 ) -> list[dict]:
     parts = []
     for runtime in data.runtimes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tierbench.charts import theme
-from tierbench.charts.data import ChartData, Tier
+from tierbench.charts.data import ChartData
 from tierbench.charts.frame_parts import (
     COLUMNS,
     CONTENDED_NOTE,
@@ -22,6 +22,7 @@ from tierbench.charts.frame_parts import (
     tier_contended,
 )
 from tierbench.charts.frames import cumulative_until, eased_value_at, series_until
+from tierbench.charts.tiers import TierHeading
 
 # The race panels: (timeline column, title, unit shown after values, scale applied).
 RACE_PANELS = [
@@ -34,7 +35,7 @@ RACE_PANELS = [
 TOTAL_PANEL_TITLE = "Requests served so far"
 
 
-def tier_time_range(data: ChartData, tier: Tier) -> tuple[float, float]:
+def tier_time_range(data: ChartData, tier: TierHeading) -> tuple[float, float]:
     starts, ends = [], []
     for runtime in data.runtimes:
         timeline = data.timelines.get((runtime, tier.name))
@@ -44,7 +45,7 @@ def tier_time_range(data: ChartData, tier: Tier) -> tuple[float, float]:
     return (min(starts), max(ends)) if starts else (0.0, 1.0)
 
 
-def _warmup_end(data: ChartData, tier: Tier) -> float | None:
+def _warmup_end(data: ChartData, tier: TierHeading) -> float | None:
     ends = []
     for runtime in data.runtimes:
         timeline = data.timelines.get((runtime, tier.name))
@@ -225,7 +226,7 @@ def race_figure(data: ChartData, tier_index: int, fraction: float, width: int, h
     return {"data": traces, "layout": layout}
 
 
-def _load_at(data: ChartData, tier: Tier, now: float) -> str:
+def _load_at(data: ChartData, tier: TierHeading, now: float) -> str:
     """` · 8 virtual users`: the load k6 applied at that moment (the most of any runtime)."""
     users = []
     for runtime in data.runtimes:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from tierbench.charts import theme
-from tierbench.charts.data import ChartData, Tier
+from tierbench.charts.data import ChartData
 from tierbench.charts.frame_parts import banner, format_value, tier_contended
+from tierbench.charts.tiers import TierHeading
 
 
-def winners(data: ChartData, tier: Tier) -> tuple[str | None, str | None]:
+def winners(data: ChartData, tier: TierHeading) -> tuple[str | None, str | None]:
     """The runtime with the most throughput and the one with the lowest p95 at a tier."""
     usable = [(runtime, data.cell(runtime, tier.name)) for runtime in data.runtimes]
     usable = [(r, c) for r, c in usable if c.status is None]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tierbench.config.limits import format_bytes
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies, and few
 # enough that the GIF palette stays small.
 RUNTIME_COLOURS = [
@@ -46,20 +48,10 @@ def tier_label(tier: str) -> str:
     return tier.upper()
 
 
-def format_bytes(value: float | None) -> str:
-    if value is None:
-        return "?"
-    for unit, size in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if value >= size:
-            number = value / size
-            return f"{number:.0f} {unit}" if number == int(number) else f"{number:.1f} {unit}"
-    return f"{value:.0f} B"
-
-
 def format_limits(cpus: float | None, memory_bytes: float | None) -> str:
-    """`0.25 CPU · 256 MB`, or says which limit is unknown."""
+    """`0.25 CPU · 256 MiB`, or says which limit is unknown."""
     cpu_text = "? CPU" if cpus is None else f"{cpus:g} CPU"
-    return f"{cpu_text} · {format_bytes(memory_bytes)}"
+    return f"{cpu_text} · {'?' if memory_bytes is None else format_bytes(memory_bytes)}"
 
 
 def paper_text(

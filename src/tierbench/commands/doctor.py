@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from tierbench.config.sweep import ConfigError, load_sweep
+from tierbench.load.machinery import preflight_gatherer
 from tierbench.preflight.checks import Check
 from tierbench.preflight.facts import SweepShape
 from tierbench.preflight.run import render, run_preflight
@@ -73,6 +74,6 @@ def configuration(configfile: Path) -> tuple[SweepShape | None, Check]:
 
 def run(args: argparse.Namespace) -> int:
     shape, loaded = configuration(args.configfile)
-    preflight = run_preflight(shape, args.results, extra=[loaded])
+    preflight = run_preflight(shape, args.results, preflight_gatherer(), extra=[loaded])
     print(render(preflight))
     return 1 if preflight.failed else 0

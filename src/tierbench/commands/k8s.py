@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from tierbench.compose_project import read_compose_project
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.files import write_text
 from tierbench.load.kubernetes.manifests import (
@@ -17,7 +18,6 @@ from tierbench.load.kubernetes.manifests import (
     sweep_manifests,
     to_yaml,
 )
-from tierbench.load.kubernetes.workflow import compose_services
 
 EXIT_BAD_INPUT = 2
 
@@ -62,7 +62,8 @@ def run_manifests(args: argparse.Namespace) -> int:
     try:
         config = yaml.safe_load(args.configfile.read_text()) or {}
         sweep = load_sweep(config)
-        files = sweep_manifests(sweep, compose_services(sweep), sweep.k6_script.read_text())
+        services = read_compose_project(sweep.compose_file, sweep.project).services
+        files = sweep_manifests(sweep, services, sweep.k6_script.read_text())
     except (OSError, ConfigError, ManifestError) as error:
         print(f"tierbench k8s manifests: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -14,18 +14,18 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from tierbench.compose_project import (
+    ComposeFileError,
+    compose_exact_cpus_near,
+    compose_nano_cpus,
+    read_compose_project,
+)
 from tierbench.config.kubernetes import (
     KubernetesConfigError,
     KubernetesSettings,
     kubernetes_settings,
 )
 from tierbench.config.limits import LimitError, Limits, parse_limits
-from tierbench.load.docker.compose import (
-    ComposeFileError,
-    compose_config,
-    compose_exact_cpus_near,
-    compose_nano_cpus,
-)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -192,15 +192,13 @@ def validate_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
     raise ConfigError(f"config key {key}: {error.message}{hint}")
 
 
-def compose_services(compose_file: Path, project: str | None) -> tuple[str, list[str]]:
-    """The project's name and the services it defines, as Compose itself reads the file.
-    Without a name of ours, Compose names the project as it would for `docker compose up`:
-    the file's top-level `name:`, else its directory's name, lower-cased and sanitised."""
+def _compose_project(compose_file: Path, project: str | None) -> tuple[str, list[str]]:
+    """The project's name and the services it defines, as Compose itself reads the file."""
     try:
-        resolved = compose_config(compose_file, project)
+        resolved = read_compose_project(compose_file, project)
     except ComposeFileError as error:
         raise ConfigError(f"compose_file {error}") from None
-    return resolved["name"], list(resolved["services"])
+    return resolved.name, list(resolved.services)
 
 
 def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
@@ -243,7 +241,7 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
             f"config key compose_file: {compose_file} does not exist; point it at your Compose file"
         )
 
-    project, services = compose_services(compose_file, config.get("compose_project"))
+    project, services = _compose_project(compose_file, config.get("compose_project"))
     config["compose_project"] = project
     runtimes = {}
     for name, runtime in config["runtimes"].items():

@@ -6,13 +6,14 @@ from __future__ import annotations
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from tierbench.config.sweep import Sweep
 from tierbench.preflight.checks import Check, preflight_checks
-from tierbench.preflight.facts import SweepShape, gather_host_facts
+from tierbench.preflight.facts import HostFacts, SweepShape
 from tierbench.preflight.record import PREFLIGHT_FILE, write_preflight
 
 WIDTH = 100
@@ -33,11 +34,15 @@ class Preflight:
 
 
 def run_preflight(
-    shape: SweepShape | None, results_dir: Path, extra: list[Check] | None = None
+    shape: SweepShape | None,
+    results_dir: Path,
+    gather: Callable[[Path], HostFacts],
+    extra: list[Check] | None = None,
 ) -> Preflight:
-    """Gather and judge; `extra` lines (a config that did not load, say) go first."""
+    """Gather (the machinery's `gather`) and judge; `extra` lines (a config that did not
+    load, say) go first."""
     started = time.perf_counter()
-    checks = [*(extra or []), *preflight_checks(gather_host_facts(results_dir), shape)]
+    checks = [*(extra or []), *preflight_checks(gather(results_dir), shape)]
     return Preflight(checks, time.perf_counter() - started)
 
 
@@ -71,13 +76,16 @@ def render(preflight: Preflight) -> str:
 
 
 def before_sweep(
-    sweep: Sweep, results_dir: Path = Path("results"), stream: TextIO | None = None
+    sweep: Sweep,
+    gather: Callable[[Path], HostFacts],
+    results_dir: Path = Path("results"),
+    stream: TextIO | None = None,
 ) -> None:
     """At the start of a sweep: print the lines (to stderr by default); on a FAIL, exit 1
     before any job (and write nothing); otherwise record every line in
     results/preflight.json."""
     stream = stream or sys.stderr
-    preflight = run_preflight(SweepShape.of(sweep), results_dir)
+    preflight = run_preflight(SweepShape.of(sweep), results_dir, gather)
     print(render(preflight), file=stream, flush=True)
     if preflight.failed:
         failures = [check for check in preflight.checks if check.status == "FAIL"]

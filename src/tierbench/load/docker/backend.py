@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from python_on_whales.exceptions import DockerException
 
+from tierbench.compose_project import compose_config
 from tierbench.config.limits import LimitSet, format_bytes, limit_differences
 from tierbench.config.sweep import ServiceEndpoint, Sweep
 from tierbench.load.backend import (
@@ -23,7 +24,7 @@ from tierbench.load.backend import (
     RuntimeFailed,
     RuntimeState,
 )
-from tierbench.load.docker.compose import compose_config, compose_version, docker_client
+from tierbench.load.docker.compose import compose_version, docker_client
 from tierbench.load.docker.containers import (
     USER_SET_LIMITS,
     RuntimeContainer,

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tierbench.load.docker.compose import compose_config
+from tierbench.compose_project import compose_config
 
 # Folders that never count: version control and caches, and node_modules, which is derived
 # from the lock file beside it (counted instead) and would cost a walk of thousands of files.

@@ -11,7 +11,8 @@ import sys
 
 from python_on_whales.exceptions import DockerException
 
-from tierbench.load.docker.compose import compose_client, docker_config_dir
+from tierbench.compose_project import docker_config_dir
+from tierbench.load.docker.compose import compose_client
 
 # tierbench's own Docker calls use a private config directory (see compose.py), which
 # holds no contexts: they reach DOCKER_HOST, or the default socket.

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
 
+from tierbench.compose_project import compose_config
 from tierbench.files import write_text
-from tierbench.load.docker.compose import compose_client, compose_config
+from tierbench.load.docker.compose import compose_client
 
 
 class ImageError(RuntimeError):

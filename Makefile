@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SNAKEMAKE_ARGS ?=
 
-.PHONY: bench capacity test doctor setup venv docker images chromium lint dag
+.PHONY: bench capacity test check doctor setup venv docker images chromium lint dag
 
 bench: setup chromium
 	$(BIN)/snakemake --cores 1 $(SNAKEMAKE_ARGS)
@@ -18,6 +18,13 @@ capacity: setup chromium
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The fast loop while working: the linters and every test that needs no engine, no
+# Chromium and no cluster (under a minute; `make test` runs them all).
+check: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q -m "not docker and not chromium and not kubernetes" $(PYTEST_ARGS)
 
 # What this host can and cannot measure well (the check every sweep starts with); it only
 # needs the virtualenv, and starts no container.

@@ -58,45 +58,61 @@ def cpu_seconds_per_request(workdir: Workdir, requests: int = 300) -> float:
         runtime.remove()
 
 
-def capacity_rows(workdir: Workdir) -> dict[str, dict]:
+def capacity_rows(workdir: Workdir) -> dict[tuple[str, str], dict]:
     with open(workdir.path / "results" / "capacity.csv") as handle:
-        return {row["tier"]: row for row in csv.DictReader(handle)}
+        return {(row["runtime"], row["tier"]): row for row in csv.DictReader(handle)}
 
 
-def calibration_config(workdir: Workdir, runtime: str, port: int, script: str) -> None:
+CALIBRATION_SERVICES = {
+    # 2 ms of CPU per request: capacity = CPU limit / measured CPU per request.
+    "calibrated": {"service": "calibrated", "port": 19186, "health_path": "/healthz"},
+    # Four requests in service at once, 20 ms each, the CPU nearly idle: 200 req/s.
+    "concurrent": {"service": "concurrent", "port": 19189, "health_path": "/healthz"},
+}
+
+
+def test_the_search_finds_the_capacity_of_services_whose_capacity_is_known(workdir: Workdir):
+    """Two calibration services, searched at two tiers in one sweep. The CPU-bound one can
+    serve CPU limit / CPU per request: found within 10 %, confirmed k of k, limited by cpu.
+    The concurrency-bound one serves 4 / 0.020 = 200 req/s at any CPU limit: found within
+    10 %, limited by latency, never cpu, far below what its CPU would allow."""
     config = workdir.config
-    config["runtimes"] = {runtime: {"service": runtime, "port": port, "health_path": "/healthz"}}
+    config["runtimes"] = CALIBRATION_SERVICES
     config["support_services"] = []
-    config["k6_script"] = script
+    config["k6_script"] = "k6/work.js"
     config["capacity"] = QUICK_SEARCH
     workdir.write_config(config)
-
-
-def test_a_cpu_bound_service_reaches_what_the_utilisation_law_predicts(workdir: Workdir):
-    """A service of known CPU cost per request can serve CPU limit / cost per second; the
-    search must find that within 10 % at two tiers, confirmed k of k, and say the CPU
-    stopped it."""
-    calibration_config(workdir, "calibrated", 19186, "k6/work.js")
     # The image first, so the calibration measures what the search will.
     result = workdir.snakemake("results/images/calibrated.json")
     assert result.returncode == 0, result.stderr[-3000:]
     cost_s = cpu_seconds_per_request(workdir)
     assert 0.0015 < cost_s < 0.004, cost_s
 
-    result = workdir.snakemake("capacity", timeout=900)
+    result = workdir.snakemake("capacity", timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = capacity_rows(workdir)
     for tier, cpus in (("xs", 0.25), ("s", 0.5)):
-        predicted = cpus / cost_s
-        found = float(rows[tier]["capacity_rps"])
-        print(f"{tier}: found {found:.1f} req/s, predicted {predicted:.1f}")
+        row, predicted = rows[("calibrated", tier)], cpus / cost_s
+        found = float(row["capacity_rps"])
+        print(f"calibrated at {tier}: found {found:.1f} req/s, predicted {predicted:.1f}")
         assert abs(found / predicted - 1) <= 0.10, (tier, found, predicted)
-        assert rows[tier]["limited_by"] == "cpu"
-        assert rows[tier]["lower_bound"] == "false"
-        assert rows[tier]["confirmed"] == "true" and rows[tier]["confirmations"] == "3"
-        assert float(rows[tier]["failed_at_rps"]) > found
+        assert (row["limited_by"], row["lower_bound"]) == ("cpu", "false"), row["reason"]
+        assert row["confirmed"] == "true" and row["confirmations"] == "3"
+        assert float(row["failed_at_rps"]) > found
+    for tier in ("xs", "s"):
+        row = rows[("concurrent", tier)]
+        found = float(row["capacity_rps"])
+        print(f"concurrent at {tier}: found {found:.1f} req/s, predicted 200")
+        assert abs(found / 200 - 1) <= 0.10, (tier, found)
+        assert row["limited_by"] == "latency", row["reason"]
+        assert float(row["cpu_pct_at_capacity"]) < 50
+        assert float(row["predicted_rps"]) > 2 * found
+        assert "Not CPU-bound" in row["reason"]
+    check_a_calibrated_record(workdir.path / "results")
+    assert containers_of(PROJECT) == []
 
-    results = workdir.path / "results"
+
+def check_a_calibrated_record(results) -> None:
     record = json.loads((results / "capacity" / "calibrated-xs.json").read_text())
     phases = [step["phase"] for step in record["steps"]]
     assert phases[0] == "probe" and "step" in phases and phases.count("confirm") >= 2
@@ -117,26 +133,6 @@ def test_a_cpu_bound_service_reaches_what_the_utilisation_law_predicts(workdir: 
     assert (results / "recommendation.md").read_text().startswith("# Right-sizing")
     for chart in ("capacity.png", "capacity.gif", "capacity.mp4", "capacity.html"):
         assert (results / "charts" / chart).stat().st_size > 0, chart
-    assert containers_of(PROJECT) == []
-
-
-def test_a_concurrency_bound_service_is_limited_by_latency_not_cpu(workdir: Workdir):
-    """Four requests in service at once, 20 ms each, the CPU nearly idle: the capacity is
-    4 / 0.020 = 200 req/s at any CPU limit. The search must find it within 10 % at two
-    tiers and call it latency, never cpu, far below what its CPU would allow."""
-    calibration_config(workdir, "concurrent", 19189, "k6/slot.js")
-    result = workdir.snakemake("results/capacity.md", timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = capacity_rows(workdir)
-    for tier in ("xs", "s"):
-        found = float(rows[tier]["capacity_rps"])
-        print(f"{tier}: found {found:.1f} req/s, predicted 200 by concurrency / service time")
-        assert abs(found / 200 - 1) <= 0.10, (tier, found)
-        assert rows[tier]["limited_by"] == "latency", rows[tier]["reason"]
-        assert float(rows[tier]["cpu_pct_at_capacity"]) < 50
-        assert float(rows[tier]["predicted_rps"]) > 2 * found
-        assert "Not CPU-bound" in rows[tier]["reason"]
-    assert containers_of(PROJECT) == []
 
 
 def search_web_at_s(workdir: Workdir, script: str, search: dict):
@@ -159,7 +155,7 @@ def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
     service is busy, so the cell reports "at least", never a capacity."""
     # Only the verdict matters here: a coarse bisection is enough.
     search_web_at_s(workdir, "k6/busy.js", {"start_rate": 128, "precision": 0.3})
-    row = capacity_rows(workdir)["s"]
+    row = capacity_rows(workdir)[("web", "s")]
     assert row["limited_by"] == "load-generator", row
     assert row["lower_bound"] == "true"
     markdown = (workdir.path / "results" / "capacity.md").read_text()

@@ -60,7 +60,7 @@ class Simulated:
             rps=5 * achieved,
             cpu_pct=min(100.0, 100.0 * achieved / self.cpu_ceiling),
             cpu_cores=min(1.0, achieved / self.cpu_ceiling),
-            load_cpus_busy=None
+            load_side_share=None
             if self.load_ceiling is None
             else min(1.0, rate / self.load_ceiling),
             # A noisy probe misses the SLO only just; an overloaded step by far.

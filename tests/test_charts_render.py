@@ -24,7 +24,7 @@ from tierbench.commands import render as render_command
 def main(argv: list[str]) -> int:
     """`tierbench ARGV`, with the render command registered as tierbench.commands.cli does."""
     parser = argparse.ArgumentParser(prog="tierbench")
-    render_command.register(parser.add_subparsers(dest="command", required=True))
+    render_command.COMMAND.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
 

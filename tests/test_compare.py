@@ -26,7 +26,7 @@ from tierbench.commands import compare as compare_command
 
 def run_compare(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="tierbench")
-    compare_command.register(parser.add_subparsers(dest="command", required=True))
+    compare_command.COMMAND.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["compare", *argv])
     return args.func(args)
 

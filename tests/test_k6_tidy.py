@@ -166,7 +166,7 @@ def test_run_without_requests_is_an_error(tmp_path: Path) -> None:
 
 def run_tidy_command(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="tierbench")
-    tidy_command.register(parser.add_subparsers(dest="command", required=True))
+    tidy_command.COMMAND.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["tidy", *argv])
     return args.func(args)
 

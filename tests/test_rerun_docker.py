@@ -49,13 +49,16 @@ def add_own_service(stack: Workdir) -> None:
     stack.write_config(config)
 
 
-def dry_run(directory: Path, checkout: Path = REPO) -> str:
-    """What `snakemake -n` would run in `directory`, with the workflow of `checkout`."""
+def dry_run(directory: Path, checkout: Path = REPO, cwd: Path | None = None) -> str:
+    """What `snakemake -n` would run in `directory`, with the workflow of `checkout`, from
+    `cwd` (the checkout by default) as a shell that changed into it names it."""
+    cwd = cwd or checkout
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(checkout / "Snakefile")]
         + ["-d", str(directory), "-n", "results/summary.md"]
         + ["--configfile", str(directory / "config.yaml")],
-        cwd=checkout,
+        cwd=cwd,
+        env=os.environ | {"PWD": str(cwd)},
         capture_output=True,
         text=True,
     )
@@ -86,6 +89,15 @@ def test_a_moved_project_dry_runs_with_nothing_to_do(finished, tmp_path):
     after.parent.mkdir()
     before.rename(after)
     output = dry_run(after)
+    assert planned_jobs(output) == {}, output
+
+
+def test_a_finished_sweep_reached_through_a_symlink_plans_nothing(finished, tmp_path):
+    """Through a link to its directory, Compose names the build contexts under the link
+    and Python under the real path: the image inputs must still be the same files."""
+    link = tmp_path / "link"
+    link.symlink_to(finished, target_is_directory=True)
+    output = dry_run(link, cwd=link)
     assert planned_jobs(output) == {}, output
 
 

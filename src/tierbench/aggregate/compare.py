@@ -224,6 +224,58 @@ def _interval(row: dict[str, Any], metric: str, digits: int) -> str:
     return "–" if low is None else f"{low:+.{digits}f} … {high:+.{digits}f}"
 
 
+def _metric_row(row: dict, metric: str) -> str:
+    """One cell's line of a metric's table."""
+    digits = 1 if metric == "rps" else 2
+    change = row[f"{metric}_change"]
+    p = row[f"{metric}_p"]
+    verdict = row[f"{metric}_verdict"]
+    if row[f"{metric}_regression"]:
+        verdict += " — REGRESSION"
+    cells = [
+        row["runtime"],
+        row["tier"],
+        _mean(row[f"{metric}_base"], row[f"{metric}_sd_base"], row["n_base"], digits),
+        _mean(row[f"{metric}_cand"], row[f"{metric}_sd_cand"], row["n_cand"], digits),
+        _difference(row, metric, digits),
+        _interval(row, metric, digits),
+        "–" if change is None else f"{change:+.1%}",
+        "–" if p is None else f"{p:.3f}",
+        verdict,
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _conclusion(comparison: pl.DataFrame, settings: CompareSettings, confidence: str) -> list[str]:
+    """The failed cells, the regressions, and the cells that cannot be judged."""
+    lines = [
+        f"**{row['runtime']} at {row['tier']} ran in the baseline and {row['verdict']} in "
+        "the candidate: a regression.**"
+        for row in comparison.filter(pl.col("verdict").str.starts_with("failed")).iter_rows(
+            named=True
+        )
+    ]
+    regressions = comparison.filter(pl.col("regression"))
+    unjudged = comparison.filter(
+        pl.any_horizontal(pl.col(f"{m}_verdict").str.starts_with("cannot") for m in COMPARED)
+    )
+    if regressions.height:
+        lines.append(
+            f"{regressions.height} cell(s) slower beyond the {confidence} confidence interval "
+            f"and by at least {settings.fail_above:.0%}: "
+            + ", ".join(f"{r} at {t}" for r, t in regressions.select(KEY).iter_rows())
+            + "."
+        )
+    else:
+        lines.append(f"No regression at {confidence} confidence.")
+    if unjudged.height:
+        lines.append(
+            f"{unjudged.height} cell(s) ran once on a side, so no spread tells noise from "
+            "change there: run both sets with `repeats` of 2 or more to judge them."
+        )
+    return lines
+
+
 def comparison_markdown(
     comparison: pl.DataFrame, settings: CompareSettings, differences: list[str]
 ) -> str:
@@ -246,63 +298,13 @@ def comparison_markdown(
         "",
     ]
     for metric in COMPARED:
-        digits = 1 if metric == "rps" else 2
         lines += [
             f"## {LABELS[metric]}",
             "",
             f"| runtime | tier | baseline | candidate | difference ± SE | {confidence} interval "
             "| change | p | verdict |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            *(_metric_row(row, metric) for row in comparison.iter_rows(named=True)),
+            "",
         ]
-        for row in comparison.iter_rows(named=True):
-            change = row[f"{metric}_change"]
-            p = row[f"{metric}_p"]
-            verdict = row[f"{metric}_verdict"]
-            if row[f"{metric}_regression"]:
-                verdict += " — REGRESSION"
-            lines.append(
-                "| "
-                + " | ".join(
-                    [
-                        row["runtime"],
-                        row["tier"],
-                        _mean(
-                            row[f"{metric}_base"], row[f"{metric}_sd_base"], row["n_base"], digits
-                        ),
-                        _mean(
-                            row[f"{metric}_cand"], row[f"{metric}_sd_cand"], row["n_cand"], digits
-                        ),
-                        _difference(row, metric, digits),
-                        _interval(row, metric, digits),
-                        "–" if change is None else f"{change:+.1%}",
-                        "–" if p is None else f"{p:.3f}",
-                        verdict,
-                    ]
-                )
-                + " |"
-            )
-        lines.append("")
-    for row in comparison.filter(pl.col("verdict").str.starts_with("failed")).iter_rows(named=True):
-        lines.append(
-            f"**{row['runtime']} at {row['tier']} ran in the baseline and {row['verdict']} in "
-            "the candidate: a regression.**"
-        )
-    regressions = comparison.filter(pl.col("regression"))
-    unjudged = comparison.filter(
-        pl.any_horizontal(pl.col(f"{m}_verdict").str.starts_with("cannot") for m in COMPARED)
-    )
-    if regressions.height:
-        lines.append(
-            f"{regressions.height} cell(s) slower beyond the {confidence} confidence interval "
-            f"and by at least {settings.fail_above:.0%}: "
-            + ", ".join(f"{r} at {t}" for r, t in regressions.select(KEY).iter_rows())
-            + "."
-        )
-    else:
-        lines.append(f"No regression at {confidence} confidence.")
-    if unjudged.height:
-        lines.append(
-            f"{unjudged.height} cell(s) ran once on a side, so no spread tells noise from "
-            "change there: run both sets with `repeats` of 2 or more to judge them."
-        )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _conclusion(comparison, settings, confidence)) + "\n"

@@ -29,6 +29,7 @@ WARNING_SEPARATOR = " | "
 
 # The figures k6's data gives each run, then those of its resources, in table order.
 LATENCY_FIGURES = ["avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
+LATENCY_DTYPES = dict.fromkeys(LATENCY_FIGURES, pl.Float64)
 REQUEST_FIGURES = [
     "requests",
     "rps",
@@ -302,13 +303,7 @@ RUNS_SCHEMA = pl.Schema(
         "memory_bytes": pl.Int64,
         "window_s": pl.Float64,
         "requests": pl.Int64,
-        "avg_ms": pl.Float64,
-        "min_ms": pl.Float64,
-        "p50_ms": pl.Float64,
-        "p90_ms": pl.Float64,
-        "p95_ms": pl.Float64,
-        "p99_ms": pl.Float64,
-        "max_ms": pl.Float64,
+        **LATENCY_DTYPES,
         "error_rate": pl.Float64,
         "rps": pl.Float64,
         "iterations_per_s": pl.Float64,
@@ -465,13 +460,7 @@ STEPS_SCHEMA = pl.Schema(
         "statistic": pl.String,
         "requests": pl.UInt32,
         "rps": pl.Float64,
-        "avg_ms": pl.Float64,
-        "min_ms": pl.Float64,
-        "p50_ms": pl.Float64,
-        "p90_ms": pl.Float64,
-        "p95_ms": pl.Float64,
-        "p99_ms": pl.Float64,
-        "max_ms": pl.Float64,
+        **LATENCY_DTYPES,
         "error_rate": pl.Float64,
     }
 )

@@ -32,7 +32,7 @@ from tierbench.capacity.verdict import classify, failed_start_verdict
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet, file_sha256
 from tierbench.load.backend import Backend, LoadRequest, Placement, RuntimeFailed
-from tierbench.load.lifecycle import CellRun
+from tierbench.load.lifecycle import CellRun, cell_identity
 from tierbench.load.samples import write_resources_csv
 from tierbench.tidy.k6_json import (
     METRIC_SCHEMA,
@@ -295,17 +295,10 @@ def graceful_stop_s(iteration_s: float, settings: CapacitySettings) -> float:
 
 def _record_head(run: CellRun, settings: CapacitySettings, status: str) -> dict[str, Any]:
     """What every capacity record starts with: which cell, its outcome, what shaped it."""
-    sweep, cell, placement = run.sweep, run.cell, run.placement
+    sweep = run.sweep
     failure = run.failure or run.unplaceable
     return {
-        "tierbench_version": __version__,
-        "cell": cell.name,
-        "runtime": cell.runtime,
-        "tier": cell.tier,
-        "repeat": cell.repeat,
-        "tier_order": sweep.tiers[cell.tier].order,
-        "service": placement.runtime.service,
-        "backend": sweep.backend,
+        **cell_identity(sweep, run.cell, run.placement),
         "status": status,
         "failure": None if failure is None else failure.evidence,
         "k6_script": str(sweep.k6_script),

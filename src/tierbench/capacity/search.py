@@ -90,7 +90,8 @@ class RateLattice:
 @dataclass
 class Prediction:
     """The utilisation law's CPU-bound ceiling, from one passing step's CPU per iteration;
-    and where the load side's CPUs would be full, from their busy share in that step."""
+    and where the load side's cores would be full, from what its processes used of them in
+    that step."""
 
     rate: float  # iterations per second at which the CPU limit would be full
     step: str  # the step it comes from
@@ -187,12 +188,14 @@ class _Knowledge:
             return None
         step = max(measured, key=lambda s: (s.requested_rate, s.phase != "probe"))
         share = step.cpu_pct / 100
-        busy = step.load_cpus_busy
+        # What the load side's own processes used of its cores (the runtime's too where
+        # they share them): the host's busy share would count whatever else ran there.
+        used = step.load_side_share
         return Prediction(
             rate=step.achieved_rate / share,
             step=step.name,
             cpu_ms_per_iteration=1000 * (step.cpu_cores or 0.0) / step.achieved_rate,
-            load_side_rate=step.achieved_rate / busy if busy and busy > 0.05 else None,
+            load_side_rate=step.achieved_rate / used if used and used > 0.02 else None,
         )
 
 

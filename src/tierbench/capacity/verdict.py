@@ -34,6 +34,9 @@ SATURATED = 0.9
 # The host's counters: CPUs idle less than 5 % of a hold had no room left for the load
 # generator's bursts (a saturated k6 core reads 97-100 % busy here).
 CPUS_FULL = 0.95
+# On a contended tier the runtime shares the host's CPUs with the load generator, and its
+# requests wait behind k6's in the run queue before the CPUs are full.
+CONTENDED_BUSY = 0.8
 # Share of CFS periods throttled counted as CPU-bound: in a throttled period the runtime
 # used its whole quota, and its requests waited for the next period.
 THROTTLED = 0.2
@@ -82,7 +85,7 @@ def _load_side_full(step: StepResult, shared: bool) -> str | None:
     read, by the counted processes); the evidence in words, or None."""
     k6, support = step.k6_cpu_cores or 0.0, step.support_cpu_cores or 0.0
     if step.load_cpus_busy is not None:
-        if step.load_cpus_busy < CPUS_FULL:
+        if step.load_cpus_busy < (CONTENDED_BUSY if shared else CPUS_FULL):
             return None
         which = "the host's CPUs, shared with the runtime," if shared else "the load side's CPUs"
         return (

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-# Each module defines `register(subparsers)`, which adds its parser and sets `func`.
+# Each module declares its `COMMAND` (tierbench.commands.declare).
 COMMAND_MODULES = [
     "tierbench.commands.tidy",
     "tierbench.commands.compare",
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+        importlib.import_module(name).COMMAND.register(subparsers)
     return parser
 
 

@@ -4,8 +4,6 @@ standard error and confidence; non-zero exit on a regression so it can gate CI."
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from tierbench.aggregate.compare import (
     CompareSettings,
@@ -15,10 +13,10 @@ from tierbench.aggregate.compare import (
     condition_differences,
     read_result_set,
 )
+from tierbench.commands.declare import Command, arg, error, out_dir, path
 from tierbench.files import write_frame, write_text
 
 EXIT_REGRESSION = 1
-EXIT_BAD_INPUT = 2
 
 
 def _share(text: str) -> float:
@@ -26,68 +24,21 @@ def _share(text: str) -> float:
     return value / 100 if text.endswith("%") or value > 1 else value
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "compare",
-        help="compare two result sets; exit 1 on a regression",
-        description=(
-            "Compare req/s, p95 and p99 of every runtime x tier between two result sets "
-            "(results/ directories, or copies of their tables and meta/). The sets must "
-            "have been measured under the same conditions (profile, k6 script, tier limits, "
-            "host, tierbench version), else the comparison is refused. Each difference of "
-            "the means over repeats comes with its standard error and a confidence "
-            "interval (Welch's t). Exits 1 when a cell got slower beyond that confidence "
-            "and by at least --fail-above."
-        ),
-    )
-    parser.add_argument("baseline", type=Path, metavar="BASELINE_DIR")
-    parser.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR")
-    parser.add_argument(
-        "--confidence",
-        type=_share,
-        default=CompareSettings.confidence,
-        metavar="SHARE",
-        help="confidence of each interval, e.g. 95%% or 0.99 (default: 95%%)",
-    )
-    parser.add_argument(
-        "--fail-above",
-        type=_share,
-        default=CompareSettings.fail_above,
-        metavar="SHARE",
-        help="smallest significant slowdown that is a regression (default: 5%%)",
-    )
-    parser.add_argument(
-        "--allow-different",
-        action="store_true",
-        help="compare sets measured under different conditions; the differences head the report",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="where compare.md and compare.csv go (default: CANDIDATE_DIR)",
-    )
-    parser.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
     settings = CompareSettings(confidence=args.confidence, fail_above=args.fail_above)
     try:
         baseline, candidate = read_result_set(args.baseline), read_result_set(args.candidate)
-    except ResultSetError as error:
-        print(f"tierbench compare: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except ResultSetError as problem:
+        return error("compare", problem)
     differences = condition_differences(baseline, candidate)
     if differences and not args.allow_different:
-        print(
-            "tierbench compare: error: the two sets were measured under different "
-            "conditions, so their figures do not compare:\n"
+        return error(
+            "compare",
+            "the two sets were measured under different conditions, so their figures do "
+            "not compare:\n"
             + "\n".join(f"  - {text}" for text in differences)
             + "\nMeasure both the same way, or pass --allow-different to compare anyway.",
-            file=sys.stderr,
         )
-        return EXIT_BAD_INPUT
     comparison = compare_runs(baseline.runs, candidate.runs, settings)
     markdown = comparison_markdown(comparison, settings, differences)
     out = args.out or args.candidate
@@ -95,3 +46,44 @@ def run(args: argparse.Namespace) -> int:
     write_frame(comparison, out / "compare.csv")
     print(markdown, end="")
     return EXIT_REGRESSION if comparison["regression"].any() else 0
+
+
+COMMAND = Command(
+    name="compare",
+    help="compare two result sets; exit 1 on a regression",
+    description=(
+        "Compare req/s, p95 and p99 of every runtime x tier between two result sets "
+        "(results/ directories, or copies of their tables and meta/). The sets must "
+        "have been measured under the same conditions (profile, k6 script, tier limits, "
+        "host, tierbench version), else the comparison is refused. Each difference of "
+        "the means over repeats comes with its standard error and a confidence "
+        "interval (Welch's t). Exits 1 when a cell got slower beyond that confidence "
+        "and by at least --fail-above."
+    ),
+    arguments=(
+        path("baseline", "BASELINE_DIR"),
+        path("candidate", "CANDIDATE_DIR"),
+        arg(
+            "--confidence",
+            type=_share,
+            default=CompareSettings.confidence,
+            metavar="SHARE",
+            help="confidence of each interval, e.g. 95%% or 0.99 (default: 95%%)",
+        ),
+        arg(
+            "--fail-above",
+            type=_share,
+            default=CompareSettings.fail_above,
+            metavar="SHARE",
+            help="smallest significant slowdown that is a regression (default: 5%%)",
+        ),
+        arg(
+            "--allow-different",
+            action="store_true",
+            help="compare sets measured under different conditions; the differences head "
+            "the report",
+        ),
+        out_dir("where compare.md and compare.csv go (default: CANDIDATE_DIR)"),
+    ),
+    run=run,
+)

@@ -7,40 +7,12 @@ from pathlib import Path
 
 import yaml
 
+from tierbench.commands.declare import Command, arg, configfile
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.load.machinery import preflight_gatherer
 from tierbench.preflight.checks import Check
 from tierbench.preflight.facts import SweepShape
 from tierbench.preflight.run import render, run_preflight
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "doctor",
-        help="say what this host can and cannot measure well, before a sweep",
-        description=(
-            "Check the Docker engine, Compose, host networking, cgroups, cores and the pinning "
-            "of each tier, memory, disk for the raw k6 data, k6 and Chromium, as the sweep's "
-            "start does. Each line says OK, WARN or FAIL, with what to do; exits 1 on a FAIL. "
-            "Starts no container. Paths in the config are relative to the current directory, "
-            "as for snakemake."
-        ),
-    )
-    parser.add_argument(
-        "--configfile",
-        type=Path,
-        default=Path("config/config.yaml"),
-        metavar="FILE",
-        help="the sweep's configuration (default: config/config.yaml)",
-    )
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="where the sweep writes, for the free disk (default: results)",
-    )
-    parser.set_defaults(func=run)
 
 
 def configuration(configfile: Path) -> tuple[SweepShape | None, Check]:
@@ -77,3 +49,27 @@ def run(args: argparse.Namespace) -> int:
     preflight = run_preflight(shape, args.results, preflight_gatherer(), extra=[loaded])
     print(render(preflight))
     return 1 if preflight.failed else 0
+
+
+COMMAND = Command(
+    name="doctor",
+    help="say what this host can and cannot measure well, before a sweep",
+    description=(
+        "Check the Docker engine, Compose, host networking, cgroups, cores and the pinning "
+        "of each tier, memory, disk for the raw k6 data, k6 and Chromium, as the sweep's "
+        "start does. Each line says OK, WARN or FAIL, with what to do; exits 1 on a FAIL. "
+        "Starts no container. Paths in the config are relative to the current directory, "
+        "as for snakemake."
+    ),
+    arguments=(
+        configfile("the sweep's configuration (default: config/config.yaml)"),
+        arg(
+            "--results",
+            type=Path,
+            default=Path("results"),
+            metavar="DIR",
+            help="where the sweep writes, for the free disk (default: results)",
+        ),
+    ),
+    run=run,
+)

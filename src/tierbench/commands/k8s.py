@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from tierbench.commands.declare import Command, configfile, error, out_dir
 from tierbench.compose_project import read_compose_project
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.files import write_text
@@ -19,44 +20,6 @@ from tierbench.load.kubernetes.manifests import (
     to_yaml,
 )
 
-EXIT_BAD_INPUT = 2
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "k8s",
-        help="Kubernetes helpers: write the manifests a sweep applies",
-        description="Kubernetes helpers for `backend: kubernetes` (docs/scale-out.md).",
-    )
-    actions = parser.add_subparsers(dest="action", required=True)
-    manifests = actions.add_parser(
-        "manifests",
-        help="write every manifest a sweep would apply, one YAML file per cell",
-        description=(
-            "Write rbac.yaml (the namespace, ServiceAccount, Role and bindings tierbench "
-            "needs), support.yaml (the support services) and one file per cell (the k6 "
-            "script's ConfigMap, the runtime's Service and Pod, k6's Job or TestRun). No "
-            "cluster is contacted; the Compose file is read with the Compose binary."
-        ),
-    )
-    manifests.add_argument(
-        "--configfile",
-        "--config",
-        type=Path,
-        default=Path("config/config.yaml"),
-        metavar="FILE",
-        help="the sweep's config (default: config/config.yaml; paths relative to the "
-        "current directory, as for snakemake)",
-    )
-    manifests.add_argument(
-        "--out",
-        type=Path,
-        default=Path("results/k8s"),
-        metavar="DIR",
-        help="where the YAML files go (default: results/k8s)",
-    )
-    manifests.set_defaults(func=run_manifests)
-
 
 def run_manifests(args: argparse.Namespace) -> int:
     try:
@@ -64,9 +27,8 @@ def run_manifests(args: argparse.Namespace) -> int:
         sweep = load_sweep(config)
         services = read_compose_project(sweep.compose_file, sweep.project).services
         files = sweep_manifests(sweep, services, sweep.k6_script.read_text())
-    except (OSError, ConfigError, ManifestError) as error:
-        print(f"tierbench k8s manifests: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (OSError, ConfigError, ManifestError) as problem:
+        return error("k8s manifests", problem)
     for name, objects in files.items():
         write_text(to_yaml(objects), args.out / name)
     count = sum(len(objects) for objects in files.values())
@@ -83,3 +45,30 @@ def run_manifests(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+MANIFESTS = Command(
+    name="manifests",
+    help="write every manifest a sweep would apply, one YAML file per cell",
+    description=(
+        "Write rbac.yaml (the namespace, ServiceAccount, Role and bindings tierbench "
+        "needs), support.yaml (the support services) and one file per cell (the k6 "
+        "script's ConfigMap, the runtime's Service and Pod, k6's Job or TestRun). No "
+        "cluster is contacted; the Compose file is read with the Compose binary."
+    ),
+    arguments=(
+        configfile(
+            "the sweep's config (default: config/config.yaml; paths relative to the "
+            "current directory, as for snakemake)",
+            "--config",
+        ),
+        out_dir("where the YAML files go (default: results/k8s)", Path("results/k8s")),
+    ),
+    run=run_manifests,
+)
+COMMAND = Command(
+    name="k8s",
+    help="Kubernetes helpers: write the manifests a sweep applies",
+    description="Kubernetes helpers for `backend: kubernetes` (docs/scale-out.md).",
+    actions=(MANIFESTS,),
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -14,56 +13,8 @@ import yaml
 from tierbench.capacity.recommend import recommendation, recommendation_markdown, with_overrides
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.tables import CapacityRecordError, read_record
+from tierbench.commands.declare import Command, arg, configfile, error, out_dir, path
 from tierbench.files import write_text
-
-EXIT_BAD_INPUT = 2
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "recommend",
-        help="right-size from a capacity sweep: replicas, memory fit and cost per tier",
-        description=(
-            "For a target request rate (and optionally another SLO than the search's), "
-            "every tier's replicas (ceil(target / (capacity x headroom)), one more with "
-            "--ha), whether its "
-            "memory fits, what each provider bills per hour and per million requests, and "
-            "the cheapest choice per runtime. Reads RESULTS/capacity.parquet (or .csv) and "
-            "the cells' records in RESULTS/capacity/."
-        ),
-    )
-    parser.add_argument("results", type=Path, metavar="RESULTS")
-    parser.add_argument("--target-rps", type=float, required=True, metavar="N")
-    parser.add_argument(
-        "--slo-ms",
-        type=float,
-        default=None,
-        metavar="M",
-        help="judge the steps again at this SLO (default: the search's own)",
-    )
-    parser.add_argument("--headroom", type=float, default=None, metavar="SHARE")
-    parser.add_argument(
-        "--ha",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="one replica more than the target needs, so losing one still serves it "
-        "(default: the config's capacity.ha, on)",
-    )
-    parser.add_argument(
-        "--configfile",
-        type=Path,
-        default=Path("config/config.yaml"),
-        metavar="FILE",
-        help="where the price table comes from (default: config/config.yaml, else the shipped one)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="write recommendation.md and .json here (default: print only)",
-    )
-    parser.set_defaults(func=run)
 
 
 def _results_dir(path: Path) -> Path:
@@ -89,16 +40,14 @@ def run(args: argparse.Namespace) -> int:
         parquet, csv = results / "capacity.parquet", results / "capacity.csv"
         capacity = pl.read_parquet(parquet) if parquet.exists() else pl.read_csv(csv)
         records = [read_record(p) for p in sorted((results / "capacity").glob("*.json"))]
-    except (FileNotFoundError, CapacityRecordError) as error:
-        print(f"tierbench recommend: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (FileNotFoundError, CapacityRecordError) as problem:
+        return error("recommend", problem)
     if args.slo_ms is not None and not records:
-        print(
-            f"tierbench recommend: error: --slo-ms needs the cells' records in "
-            f"{results / 'capacity'} to judge their steps again",
-            file=sys.stderr,
+        return error(
+            "recommend",
+            f"--slo-ms needs the cells' records in {results / 'capacity'} to judge their "
+            "steps again",
         )
-        return EXIT_BAD_INPUT
     settings = with_overrides(
         _settings(args.configfile),
         target_rps=args.target_rps,
@@ -114,3 +63,40 @@ def run(args: argparse.Namespace) -> int:
         write_text(json.dumps(report, indent=2) + "\n", args.out / "recommendation.json")
     print(markdown, end="")
     return 0
+
+
+COMMAND = Command(
+    name="recommend",
+    help="right-size from a capacity sweep: replicas, memory fit and cost per tier",
+    description=(
+        "For a target request rate (and optionally another SLO than the search's), "
+        "every tier's replicas (ceil(target / (capacity x headroom)), one more with "
+        "--ha), whether its memory fits, what each provider bills per hour and per "
+        "million requests, and the cheapest choice per runtime. Reads "
+        "RESULTS/capacity.parquet (or .csv) and the cells' records in RESULTS/capacity/."
+    ),
+    arguments=(
+        path("results", "RESULTS"),
+        arg("--target-rps", type=float, required=True, metavar="N"),
+        arg(
+            "--slo-ms",
+            type=float,
+            default=None,
+            metavar="M",
+            help="judge the steps again at this SLO (default: the search's own)",
+        ),
+        arg("--headroom", type=float, default=None, metavar="SHARE"),
+        arg(
+            "--ha",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="one replica more than the target needs, so losing one still serves it "
+            "(default: the config's capacity.ha, on)",
+        ),
+        configfile(
+            "where the price table comes from (default: config/config.yaml, else the shipped one)"
+        ),
+        out_dir("write recommendation.md and .json here (default: print only)"),
+    ),
+    run=run,
+)

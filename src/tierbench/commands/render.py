@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from tierbench.charts.data import load_chart_data
 from tierbench.charts.render import ARTEFACTS, ChartOptions, render_all
+from tierbench.commands.declare import Command, arg, error, out_dir, path
 
-EXIT_BAD_INPUT = 2
+DEFAULTS = ChartOptions()
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -38,60 +38,6 @@ def _artefacts(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    defaults = ChartOptions()
-    parser = subparsers.add_parser(
-        "render",
-        help="render the comparison animation, summary image and HTML report",
-        description=(
-            "Read summary.parquet, timeline.parquet and meta/*.json from RESULTS_DIR and "
-            "write comparison.gif, comparison.mp4, summary.png and report.html."
-        ),
-    )
-    parser.add_argument("results", type=Path, metavar="RESULTS_DIR")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="where the charts go (default: RESULTS_DIR/charts)",
-    )
-    parser.add_argument(
-        "--only",
-        type=_artefacts,
-        default=tuple(ARTEFACTS),
-        metavar="LIST",
-        help=f"artefacts to render, from {','.join(ARTEFACTS)} (default: all)",
-    )
-    parser.add_argument(
-        "--length",
-        type=float,
-        default=defaults.length_s,
-        metavar="SECONDS",
-        help=f"animation length (default: {defaults.length_s:g})",
-    )
-    parser.add_argument(
-        "--fps",
-        type=int,
-        default=defaults.fps,
-        help=f"animation frames per second (default: {defaults.fps})",
-    )
-    parser.add_argument(
-        "--size",
-        type=_size,
-        default=(defaults.width, defaults.height),
-        metavar="WxH",
-        help=f"animation size (default: {defaults.width}x{defaults.height})",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="browser tabs rendering frames in parallel (default: one per core, at most 4)",
-    )
-    parser.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="tierbench: %(message)s")
     width, height = args.size
@@ -100,9 +46,8 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         data = load_chart_data(args.results)
-    except FileNotFoundError as error:
-        print(f"tierbench render: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except FileNotFoundError as problem:
+        return error("render", problem)
     report = render_all(data, args.out or args.results / "charts", options, args.only)
     if report.frames:
         print(
@@ -110,8 +55,56 @@ def run(args: argparse.Namespace) -> int:
             f"({report.frames / options.fps:.1f} s), rendered in {report.render_s:.1f} s "
             f"({report.frames_per_s:.1f} frames/s with {report.workers} browser tabs)"
         )
-    for path in report.files.values():
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    for written in report.files.values():
+        print(f"wrote {written} ({written.stat().st_size / 1e6:.2f} MB)")
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+COMMAND = Command(
+    name="render",
+    help="render the comparison animation, summary image and HTML report",
+    description=(
+        "Read summary.parquet, timeline.parquet and meta/*.json from RESULTS_DIR and "
+        "write comparison.gif, comparison.mp4, summary.png and report.html."
+    ),
+    arguments=(
+        path("results", "RESULTS_DIR"),
+        out_dir("where the charts go (default: RESULTS_DIR/charts)"),
+        arg(
+            "--only",
+            type=_artefacts,
+            default=tuple(ARTEFACTS),
+            metavar="LIST",
+            help=f"artefacts to render, from {','.join(ARTEFACTS)} (default: all)",
+        ),
+        arg(
+            "--length",
+            type=float,
+            default=DEFAULTS.length_s,
+            metavar="SECONDS",
+            help=f"animation length (default: {DEFAULTS.length_s:g})",
+        ),
+        arg(
+            "--fps",
+            type=int,
+            default=DEFAULTS.fps,
+            help=f"animation frames per second (default: {DEFAULTS.fps})",
+        ),
+        arg(
+            "--size",
+            type=_size,
+            default=(DEFAULTS.width, DEFAULTS.height),
+            metavar="WxH",
+            help=f"animation size (default: {DEFAULTS.width}x{DEFAULTS.height})",
+        ),
+        arg(
+            "--workers",
+            type=int,
+            default=None,
+            help="browser tabs rendering frames in parallel (default: one per core, at most 4)",
+        ),
+    ),
+    run=run,
+)

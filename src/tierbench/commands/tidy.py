@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+from tierbench.commands.declare import Command, arg, error, path
 from tierbench.tidy.k6_json import EmptyRunError, K6FormatError, metrics_path_for, tidy_k6_json
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "tidy",
-        help="convert k6 --out json output to Parquet, one row per HTTP request",
-        description=(
-            "Convert k6 `--out json` NDJSON (plain or .gz) to Parquet: one row per HTTP "
-            "request in OUT, every other sample (iterations, checks, vus, ...) beside it "
-            "in OUT's .metrics.parquet. Memory stays bounded whatever the input size."
-        ),
-    )
-    parser.add_argument("source", type=Path, metavar="IN.json[.gz]")
-    parser.add_argument("requests_out", type=Path, metavar="OUT.parquet")
-    parser.add_argument(
-        "--metrics-out",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="where the non-request samples go (default: OUT.metrics.parquet)",
-    )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,9 +15,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         result = tidy_k6_json(args.source, args.requests_out, metrics_out)
-    except (K6FormatError, EmptyRunError, FileNotFoundError) as error:
-        print(f"tierbench tidy: error: {error}", file=sys.stderr)
-        return 2
+    except (K6FormatError, EmptyRunError, FileNotFoundError) as problem:
+        return error("tidy", problem)
     elapsed = time.perf_counter() - started
     print(
         f"{args.source}: {result.lines:,} lines, {result.bytes_read / 1e6:,.1f} MB in "
@@ -48,3 +25,26 @@ def run(args: argparse.Namespace) -> int:
         f"  {result.metric_samples:,} other samples -> {metrics_out}"
     )
     return 0
+
+
+COMMAND = Command(
+    name="tidy",
+    help="convert k6 --out json output to Parquet, one row per HTTP request",
+    description=(
+        "Convert k6 `--out json` NDJSON (plain or .gz) to Parquet: one row per HTTP "
+        "request in OUT, every other sample (iterations, checks, vus, ...) beside it "
+        "in OUT's .metrics.parquet. Memory stays bounded whatever the input size."
+    ),
+    arguments=(
+        path("source", "IN.json[.gz]"),
+        path("requests_out", "OUT.parquet"),
+        arg(
+            "--metrics-out",
+            type=Path,
+            default=None,
+            metavar="PATH",
+            help="where the non-request samples go (default: OUT.metrics.parquet)",
+        ),
+    ),
+    run=run,
+)

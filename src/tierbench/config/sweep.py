@@ -201,12 +201,7 @@ def _compose_project(compose_file: Path, project: str | None) -> tuple[str, list
     return resolved.name, list(resolved.services)
 
 
-def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
-    """Validate the config and resolve it into a sweep; ConfigError on the first problem.
-    Keys the config omits take the schema's defaults."""
-    config = schema_defaults() | dict(raw_config)
-    validate_schema(config)
-
+def _tiers(config: dict) -> dict[str, Tier]:
     tiers = {}
     for order, (name, tier) in enumerate(config["tiers"].items()):
         try:
@@ -215,7 +210,11 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
             raise ConfigError(f"config key tiers.{name}: {error}") from None
         if config["backend"] == "docker":
             check_compose_applies_exactly(name, tiers[name].limits.cpus)
+    return tiers
 
+
+def _profile(config: dict) -> tuple[dict, float]:
+    """The chosen profile and its warm-up, which must leave something to measure."""
     if config["profile"] not in config["profiles"]:
         raise ConfigError(
             f"config key profile: {config['profile']!r} is not a profile; defined profiles: "
@@ -229,20 +228,17 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
             f"config key warmup: {warmup:g} s leaves nothing to measure in profile "
             f"{config['profile']!r}, which loads for {load_s:g} s; lower the warmup"
         )
+    return profile, float(warmup)
 
-    k6_script = base_dir / config["k6_script"]
-    if not k6_script.is_file():
-        raise ConfigError(
-            f"config key k6_script: {k6_script} does not exist; point it at your k6 script"
-        )
-    compose_file = base_dir / config["compose_file"]
-    if not compose_file.is_file():
-        raise ConfigError(
-            f"config key compose_file: {compose_file} does not exist; point it at your Compose file"
-        )
 
-    project, services = _compose_project(compose_file, config.get("compose_project"))
-    config["compose_project"] = project
+def _existing_file(config: dict, key: str, base_dir: Path, what: str) -> Path:
+    path = base_dir / config[key]
+    if not path.is_file():
+        raise ConfigError(f"config key {key}: {path} does not exist; point it at your {what}")
+    return path
+
+
+def _runtimes(config: dict, compose_file: Path, services: list[str]) -> dict[str, ServiceEndpoint]:
     runtimes = {}
     for name, runtime in config["runtimes"].items():
         if runtime["service"] not in services:
@@ -253,6 +249,12 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
         runtimes[name] = ServiceEndpoint(
             runtime["service"], runtime["port"], runtime["health_path"]
         )
+    return runtimes
+
+
+def _support(
+    config: dict, compose_file: Path, services: list[str], runtimes: dict[str, ServiceEndpoint]
+) -> list[ServiceEndpoint | str]:
     support: list[ServiceEndpoint | str] = []
     for index, entry in enumerate(config["support_services"]):
         service = entry if isinstance(entry, str) else entry["service"]
@@ -271,35 +273,46 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
             if isinstance(entry, str)
             else ServiceEndpoint(entry["service"], entry["port"], entry.get("health_path"))
         )
+    return support
 
+
+def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
+    """Validate the config and resolve it into a sweep; ConfigError on the first problem.
+    Keys the config omits take the schema's defaults."""
+    config = schema_defaults() | dict(raw_config)
+    validate_schema(config)
+    tiers = _tiers(config)
+    profile, warmup = _profile(config)
+    k6_script = _existing_file(config, "k6_script", base_dir, "k6 script")
+    compose_file = _existing_file(config, "compose_file", base_dir, "Compose file")
+    project, services = _compose_project(compose_file, config.get("compose_project"))
+    config["compose_project"] = project
+    runtimes = _runtimes(config, compose_file, services)
     try:
         kubernetes = kubernetes_settings(config["kubernetes"])
     except KubernetesConfigError as error:
         raise ConfigError(str(error)) from None
-    # In a cluster the runtime has a node of its own, and k6 another: no CPU to pin.
-    cpu_pinning = SEPARATE_NODES if config["backend"] == "kubernetes" else config["cpu_pinning"]
-
-    cells = [
-        Cell(runtime, tier, repeat)
-        for repeat in range(1, config["repeats"] + 1)
-        for tier in tiers
-        for runtime in runtimes
-    ]
     return Sweep(
         config=config,
         compose_file=compose_file,
         project=project,
         runtimes=runtimes,
-        support=support,
+        support=_support(config, compose_file, services, runtimes),
         tiers=tiers,
         k6_script=k6_script,
         profile_name=config["profile"],
         stages=profile["stages"],
-        warmup_s=float(warmup),
+        warmup_s=warmup,
         repeats=config["repeats"],
-        cpu_pinning=cpu_pinning,
+        # In a cluster the runtime has a node of its own, and k6 another: no CPU to pin.
+        cpu_pinning=SEPARATE_NODES if config["backend"] == "kubernetes" else config["cpu_pinning"],
         backend=config["backend"],
         health_timeout_s=float(config["health_timeout"]),
-        cells=cells,
+        cells=[
+            Cell(runtime, tier, repeat)
+            for repeat in range(1, config["repeats"] + 1)
+            for tier in tiers
+            for runtime in runtimes
+        ],
         kubernetes=kubernetes,
     )

@@ -29,7 +29,7 @@ from tierbench.load.backend import (
     RuntimeState,
 )
 from tierbench.load.k6 import K6Run
-from tierbench.load.lifecycle import CellRun
+from tierbench.load.lifecycle import CellRun, cell_identity
 from tierbench.load.progress import ProgressLine, SweepPosition
 from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
 from tierbench.preflight.record import recorded_warnings
@@ -186,21 +186,6 @@ def _record_crash(meta: dict[str, Any], crash: dict[str, Any]) -> None:
         f"The runtime crashed during the load ({crash['reason']}): its figures cover the "
         "load up to the crash only."
     )
-
-
-def cell_identity(sweep: Sweep, cell: Cell, placement: Placement) -> dict[str, Any]:
-    """Which cell a meta is of: the first keys of every meta, failed or not."""
-    return {
-        "tierbench_version": __version__,
-        "cell": cell.name,
-        "runtime": cell.runtime,
-        "tier": cell.tier,
-        "repeat": cell.repeat,
-        "service": placement.runtime.service,
-        "port": placement.runtime.port,
-        "tier_order": sweep.tiers[cell.tier].order,
-        "backend": sweep.backend,
-    }
 
 
 def profile_meta(sweep: Sweep) -> dict[str, Any]:

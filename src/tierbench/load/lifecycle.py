@@ -124,6 +124,21 @@ def ready_line(placement: Placement, check: LimitCheck, health_s: float) -> str:
     )
 
 
+def cell_identity(sweep: Sweep, cell: Cell, placement: Placement) -> dict[str, Any]:
+    """Which cell a meta is of: the first keys of every meta, failed or not."""
+    return {
+        "tierbench_version": __version__,
+        "cell": cell.name,
+        "runtime": cell.runtime,
+        "tier": cell.tier,
+        "repeat": cell.repeat,
+        "service": placement.runtime.service,
+        "port": placement.runtime.port,
+        "tier_order": sweep.tiers[cell.tier].order,
+        "backend": sweep.backend,
+    }
+
+
 class CellRun:
     """One runtime under one tier's limits, from placement to teardown (a context manager).
 

@@ -349,29 +349,34 @@ def check_k6(k6: ToolFacts) -> Check:
     return Check("OK", "k6", f"k6 {k6.version}")
 
 
-def check_chromium(path: str | None) -> Check:
+def _tool_check(topic: str, path: str | None, used_for: str, missing: str, fix: str) -> Check:
+    """OK with where a tool is and what it is for, or a WARN saying what goes without it."""
     if path is None:
-        return Check(
-            "WARN",
-            "chromium",
-            "no Chromium found: the loads and tables will run, but the charts step (GIF, "
-            "MP4, summary.png) needs one and fails at the end of the sweep",
-            "Run `make chromium` (as root on Debian it installs the chromium package).",
-        )
-    return Check("OK", "chromium", f"{path}, for the charts")
+        return Check("WARN", topic, missing, fix)
+    return Check("OK", topic, f"{path}, {used_for}")
+
+
+def check_chromium(path: str | None) -> Check:
+    return _tool_check(
+        "chromium",
+        path,
+        "for the charts",
+        "no Chromium found: the loads and tables will run, but the charts step (GIF, "
+        "MP4, summary.png) needs one and fails at the end of the sweep",
+        "Run `make chromium` (as root on Debian it installs the chromium package).",
+    )
 
 
 def check_npm(path: str | None) -> Check:
-    if path is None:
-        return Check(
-            "WARN",
-            "npm",
-            "no npm: building the reference stack's images needs it (services/prepare.sh "
-            "fetches bun and the TypeScript agent's node_modules from the npm registry); your "
-            "own services may not",
-            "Install Node.js with npm (Debian: apt-get install npm) before `make bench`.",
-        )
-    return Check("OK", "npm", f"{path}, to fetch the reference stack's bun and node_modules")
+    return _tool_check(
+        "npm",
+        path,
+        "to fetch the reference stack's bun and node_modules",
+        "no npm: building the reference stack's images needs it (services/prepare.sh "
+        "fetches bun and the TypeScript agent's node_modules from the npm registry); your "
+        "own services may not",
+        "Install Node.js with npm (Debian: apt-get install npm) before `make bench`.",
+    )
 
 
 def preflight_checks(facts: HostFacts, shape: SweepShape | None) -> list[Check]:

@@ -257,20 +257,19 @@ def _split_chunk(
         line_no, line = bad.row(0)
         raise K6FormatError(path, line_no, f"not a whole k6 Metric or Point line: {line[:80]!r}")
     values = _request_values(http, path)
-    requests = pl.concat([values, anchors], how="horizontal").select(
+    requests = pl.concat([values, anchors], how="horizontal")
+    return _request_rows(requests), _metric_rows(others), line_count
+
+
+def _identity_tags() -> list[pl.Expr]:
+    return [_int_tag("vu").alias("vu"), _int_tag("iter").alias("iter")]
+
+
+def _request_rows(requests: pl.DataFrame) -> pl.DataFrame:
+    """One row per request, in REQUEST_SCHEMA: its timings, status and tags."""
+    return requests.select(
         _parse_time("time").alias("timestamp"),
-        *(
-            pl.col(c)
-            for c in (
-                "duration_ms",
-                "waiting_ms",
-                "blocked_ms",
-                "connecting_ms",
-                "tls_handshaking_ms",
-                "sending_ms",
-                "receiving_ms",
-            )
-        ),
+        *(pl.col(column) for column in REQUEST_METRICS.values() if column != "failed"),
         pl.col("status").cast(pl.Int32, strict=False),
         (pl.col("failed") != 0).alias("failed"),
         (pl.col("expected_response") == "true").alias("expected_response"),
@@ -280,10 +279,13 @@ def _split_chunk(
         "group",
         "scenario",
         "error_code",
-        _int_tag("vu").alias("vu"),
-        _int_tag("iter").alias("iter"),
-    )
-    metrics = others.select(
+        *_identity_tags(),
+    ).match_to_schema(REQUEST_SCHEMA)
+
+
+def _metric_rows(others: pl.DataFrame) -> pl.DataFrame:
+    """Every other sample, in METRIC_SCHEMA."""
+    return others.select(
         _parse_time("time").alias("timestamp"),
         "metric",
         "value",
@@ -291,14 +293,8 @@ def _split_chunk(
         "group",
         "name",
         "check",
-        _int_tag("vu").alias("vu"),
-        _int_tag("iter").alias("iter"),
-    )
-    return (
-        requests.match_to_schema(REQUEST_SCHEMA),
-        metrics.match_to_schema(METRIC_SCHEMA),
-        line_count,
-    )
+        *_identity_tags(),
+    ).match_to_schema(METRIC_SCHEMA)
 
 
 def tidy_k6_json(

@@ -1,5 +1,5 @@
 """A small HTTP service for the workflow's tests: answers, spends a fixed CPU time per
-request, serves a fixed number of requests at once for a fixed time each, allocates
+request or serves a fixed number of requests at once for a fixed time each, allocates
 memory at start or on request, crashes after some requests, stays unhealthy, or burns a
 core, as its environment says."""
 
@@ -19,9 +19,10 @@ COST_NS = int(float(os.environ.get("COST_MS", "2")) * 1e6)
 START_MB = int(os.environ.get("ALLOC_AT_START_MB", "0"))
 CRASH_AFTER = int(os.environ.get("CRASH_AFTER", "0"))
 SERVED = [0]
-# GET /slot: at most CONCURRENCY requests in service at once, each for SERVICE_MS of wall
-# time with the CPU idle (a pool of connections to a slow upstream): its capacity is
-# CONCURRENCY / SERVICE_MS whatever the CPU limit.
+# With CONCURRENCY, GET /work is served at most CONCURRENCY at once, each for SERVICE_MS
+# of wall time with the CPU idle (a pool of connections to a slow upstream): its capacity
+# is CONCURRENCY / SERVICE_MS whatever the CPU limit.
+CONCURRENCY_BOUND = "CONCURRENCY" in os.environ
 SLOTS = threading.BoundedSemaphore(int(os.environ.get("CONCURRENCY", "4")))
 SERVICE_S = float(os.environ.get("SERVICE_MS", "20")) / 1000
 
@@ -70,13 +71,13 @@ class Handler(BaseHTTPRequestHandler):
                 os._exit(3)
         if url.path == "/healthz":
             self.reply(200 if HEALTHY else 503, {"healthy": HEALTHY})
-        elif url.path == "/work":
-            spend_cpu(COST_NS)
-            self.reply(200, {"cost_ms": COST_NS / 1e6})
-        elif url.path == "/slot":
+        elif url.path == "/work" and CONCURRENCY_BOUND:
             with SLOTS:
                 time.sleep(SERVICE_S)
             self.reply(200, {"service_ms": SERVICE_S * 1000})
+        elif url.path == "/work":
+            spend_cpu(COST_NS)
+            self.reply(200, {"cost_ms": COST_NS / 1e6})
         elif url.path == "/alloc":
             megabytes = int(parse_qs(url.query).get("mb", ["1"])[0])
             HELD.append(bytearray(megabytes * 1024 * 1024))

@@ -118,7 +118,8 @@ def build_context_files(compose_file: Path, project: str, service: str) -> list[
 
     The paths are written as the Compose file's own path is: relative to the working
     directory when it is relative, so a project that moves, with its results, keeps the
-    same inputs and reruns nothing; absolute when it is absolute.
+    same inputs and reruns nothing; absolute when it is absolute. Either way they are
+    resolved, so a directory reached through a symlink names them alike.
     """
     build = compose_config(compose_file, project)["services"][service].get("build")
     if not build:
@@ -131,7 +132,11 @@ def build_context_files(compose_file: Path, project: str, service: str) -> list[
         files.add(context / build["dockerfile"])
     if ignore_file.is_file():
         files.add(ignore_file)
-    files = {path for path in files if path.is_file()}
+    # One way to name a path, however the directory was reached: Compose writes the
+    # context under the working directory as the shell named it (a symlink, say), Python
+    # under its real path; resolved, a sweep reached through a link plans nothing new.
+    files = {path.resolve() for path in files if path.is_file()}
     if compose_file.is_absolute():
         return sorted(str(path) for path in files)
-    return sorted(os.path.relpath(path) for path in files)
+    here = Path.cwd().resolve()
+    return sorted(os.path.relpath(path, here) for path in files)

@@ -84,7 +84,7 @@ def main() -> int:
                     raw_dir=out / "k6",
                 ),
                 log=out / "search.log",
-            )
+            ).to_json()
             verdict = record["verdict"]
             capacities.append(verdict["capacity_rps"])
             times.append(record["search"]["search_s"])

@@ -26,9 +26,9 @@ from pathlib import Path
 import kaleido
 import plotly.graph_objects as go
 
-from tierbench.charts.data import load_chart_data
-from tierbench.charts.frame_renderer import default_workers, render_figures
-from tierbench.charts.race import race_figure
+from tierbench.charts.comparison.race_frame import race_figure
+from tierbench.charts.comparison.results import load_chart_data
+from tierbench.charts.output.png_renderer import default_workers, render_figures
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_FPS = 10

@@ -13,6 +13,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 STACK = REPO / "tests" / "stack"
+# Recordings of real runs the unit tests read (k6 output, cgroup files, results).
+DATA = REPO / "tests" / "data"
 
 
 def docker_answers() -> bool:

@@ -28,7 +28,7 @@ from .conftest import (
 pytestmark = pytest.mark.docker
 
 STEPS = ["create_session", "send_message", "send_tool_message", "get_history", "delete_session"]
-STAGES = ["2s:10", "8s:10"]  # the seed profile's peak, kept short
+STAGES = ["2s:10", "4s:10"]  # the seed profile's peak, kept short
 
 
 def k6_binary() -> str:

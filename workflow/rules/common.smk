@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from snakemake.exceptions import WorkflowError
 
 from tierbench.capacity.settings import CapacitySettings
-from tierbench.charts.data import capacity_files
+from tierbench.charts.capacity_results import capacity_files
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.files import files_digest
 from tierbench.load.machinery import machinery_for
@@ -31,8 +31,12 @@ CELLS = [cell.name for cell in SWEEP.cells]
 # a cell's searches with its confidence interval.
 CAPACITY_CELLS = [cell.name for cell in SWEEP.cells]
 CELL_BY_NAME = {cell.name: cell for cell in SWEEP.cells}
-IMAGE_SERVICES = [endpoint.service for endpoint in SWEEP.runtimes.values()] + (
-    SWEEP.support_service_names
+# Each service once: a runtime's variants share its service, and its image.
+IMAGE_SERVICES = list(
+    dict.fromkeys(
+        [endpoint.service for endpoint in SWEEP.runtimes.values()]
+        + SWEEP.support_service_names
+    )
 )
 
 

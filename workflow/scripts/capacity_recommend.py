@@ -11,8 +11,8 @@ import polars as pl
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.capacity.recommend import recommendation, recommendation_markdown
+from tierbench.capacity.record import CapacityRecord
 from tierbench.capacity.settings import CapacitySettings
-from tierbench.capacity.tables import read_record
 from tierbench.files import write_text
 
 settings = CapacitySettings.from_config(snakemake.params.capacity)
@@ -21,7 +21,7 @@ report = recommendation(
     settings,
     list(settings.prices),
     settings.target_rps,
-    records=[read_record(path) for path in snakemake.input.records],
+    records=[CapacityRecord.read(path) for path in snakemake.input.records],
 )
 write_text(json.dumps(report, indent=2) + "\n", Path(snakemake.output.json))
 write_text(recommendation_markdown(report), Path(snakemake.output.md))

@@ -9,9 +9,10 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from tierbench.aggregate.outputs import print_warnings
 from tierbench.aggregate.trust_warnings import Thresholds
-from tierbench.capacity.tables import read_record, write_capacity_tables
+from tierbench.capacity.record import CapacityRecord
+from tierbench.capacity.tables import write_capacity_tables
 
-records = [read_record(path) for path in snakemake.input.records]
+records = [CapacityRecord.read(path) for path in snakemake.input.records]
 frame, warnings = write_capacity_tables(
     records,
     csv=Path(snakemake.output.csv),

@@ -1,6 +1,5 @@
 """The capacity charts: summary image, search animation and interactive page."""
 
-import logging
 import sys
 from pathlib import Path
 
@@ -8,17 +7,16 @@ from pathlib import Path
 # conda environment from envs/tierbench.yaml wherever Snakemake put it).
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from tierbench.charts.capacity import load_capacity_data
-from tierbench.charts.capacity_render import (
+from tierbench.charts.capacity.artefacts import (
     render_capacity_animation,
     render_capacity_html,
     render_capacity_png,
 )
-from tierbench.charts.render import ChartOptions
+from tierbench.charts.capacity_results import load_capacity_data
+from tierbench.charts.options import ChartOptions
+from tierbench.workflow_script import log_to_the_job
 
-# tierbench says what it rendered; the browser driver's chatter stays out of the log.
-logging.basicConfig(filename=snakemake.log[0], level=logging.WARNING)
-logging.getLogger("tierbench").setLevel(logging.INFO)
+log_to_the_job(snakemake)
 data = load_capacity_data(
     snakemake.input.capacity, snakemake.input.records, snakemake.input.recommendation
 )

@@ -1,6 +1,5 @@
 """The self-contained interactive report from the aggregate tables."""
 
-import logging
 import sys
 from pathlib import Path
 
@@ -8,12 +7,11 @@ from pathlib import Path
 # conda environment from envs/tierbench.yaml wherever Snakemake put it).
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from tierbench.charts.data import load_chart_files
-from tierbench.charts.render import render_html
+from tierbench.charts.comparison.artefacts import render_html
+from tierbench.charts.comparison.results import load_chart_files
+from tierbench.workflow_script import log_to_the_job
 
-# tierbench says what it rendered; the browser driver's chatter stays out of the log.
-logging.basicConfig(filename=snakemake.log[0], level=logging.WARNING)
-logging.getLogger("tierbench").setLevel(logging.INFO)
+log_to_the_job(snakemake)
 data = load_chart_files(
     snakemake.input.summary,
     snakemake.input.timeline,

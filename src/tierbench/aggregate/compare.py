@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from tierbench.aggregate.welch import welch
+from tierbench.cell_meta import CellMeta, CellMetaError
 
 # metric -> True when higher is better
 COMPARED = {"rps": True, "p95_ms": False, "p99_ms": False}
@@ -44,7 +45,7 @@ class ResultSetError(ValueError):
 class ResultSet:
     path: Path
     runs: pl.DataFrame  # one row per cell (runtime x tier x repeat)
-    metas: list[dict[str, Any]]
+    metas: list[CellMeta]
 
 
 def _results_dir(directory: Path) -> Path:
@@ -66,7 +67,10 @@ def read_result_set(directory: Path | str) -> ResultSet:
     missing = [c for c in [*KEY, *COMPARED] if c not in runs.columns]
     if missing:
         raise ResultSetError(f"{results}: its runs table lacks the columns {', '.join(missing)}")
-    metas = [json.loads(p.read_text()) for p in sorted((results / "meta").glob("*.json"))]
+    try:
+        metas = [CellMeta.read(p) for p in sorted((results / "meta").glob("*.json"))]
+    except CellMetaError as error:
+        raise ResultSetError(str(error)) from None
     if not metas:
         raise ResultSetError(
             f"{results}: no meta/*.json beside the tables, so what was measured cannot be "
@@ -75,7 +79,7 @@ def read_result_set(directory: Path | str) -> ResultSet:
     return ResultSet(results, runs, metas)
 
 
-def _conditions(metas: list[dict[str, Any]]) -> dict[str, set[str]]:
+def _conditions(metas: list[CellMeta]) -> dict[str, set[str]]:
     """What shaped the measurements, each as the set of values seen in the set."""
     found: dict[str, set[str]] = {}
 
@@ -85,21 +89,21 @@ def _conditions(metas: list[dict[str, Any]]) -> dict[str, set[str]]:
         )
 
     for meta in metas:
-        profile = meta.get("profile") or {}
+        profile = meta.profile or {}
         note("load profile", profile.get("name"))
         note("load stages", profile.get("stages"))
         note("warm-up (s)", profile.get("warmup_s"))
-        k6 = meta.get("k6") or {}
+        k6 = meta.k6 or {}
         note("k6 script", k6.get("script_sha256") or Path(str(k6.get("script"))).name)
-        requested = (meta.get("limits") or {}).get("requested") or {}
+        requested = meta.limits.get("requested") or {}
         note(
-            f"tier {meta.get('tier')} limits",
+            f"tier {meta.tier} limits",
             {"cpus": requested.get("cpus"), "memory_bytes": requested.get("memory_bytes")},
         )
-        host = meta.get("host") or {}
+        host = meta.host or {}
         note("host cores", host.get("cores"))
         note("host CPU model", host.get("cpu_model"))
-        note("tierbench version", meta.get("tierbench_version"))
+        note("tierbench version", meta.tierbench_version)
     return found
 
 

@@ -62,7 +62,7 @@ def all_warnings(summary: pl.DataFrame) -> list[str]:
 
 def preflight_warnings(cells: Sequence[MeasuredCell]) -> list[str]:
     """The pre-flight's warnings, once each, from the metas (older metas have none)."""
-    return list(dict.fromkeys(text for cell in cells for text in cell.meta.get("preflight") or []))
+    return list(dict.fromkeys(text for cell in cells for text in cell.meta.preflight or []))
 
 
 def aggregate_results(
@@ -77,7 +77,7 @@ def aggregate_results(
     steps = steps_frame(cells)
     timeline = timeline_frame(cells)
     warnings = all_warnings(summary)
-    speeds = [(cell.name, cell.meta.get("host_speed")) for cell in cells]
+    speeds = [(cell.name, cell.meta.host_speed) for cell in cells]
     drift = host_speed_warning(speeds, limits)
     if drift:
         warnings.append(drift)

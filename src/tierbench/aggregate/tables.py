@@ -20,6 +20,7 @@ from tierbench.aggregate.resources import (
 )
 from tierbench.aggregate.statistics import in_window, metric_stats, request_stats, trend_exprs
 from tierbench.aggregate.trust_warnings import Thresholds, cell_warnings, spread_warnings
+from tierbench.cell_meta import CellMeta
 from tierbench.config.limits import format_bytes
 from tierbench.tidy.k6_json import metrics_path_for, scan_metrics, scan_requests
 
@@ -95,7 +96,7 @@ STATUSES = ["failed_to_start", "crashed", "ok"]
 @dataclass(frozen=True)
 class MeasuredCell:
     files: CellFiles
-    meta: dict[str, Any]
+    meta: CellMeta
     window_start: datetime | None  # None: the runtime never ran the load
     window_end: datetime | None
     load_start: datetime | None
@@ -111,7 +112,7 @@ class MeasuredCell:
 
     @property
     def status(self) -> str:
-        return self.meta.get("status") or "ok"
+        return self.meta.status or "ok"
 
     @property
     def measured(self) -> bool:
@@ -119,18 +120,18 @@ class MeasuredCell:
         return self.window_start is not None and self.window_s > 0
 
 
-def status_reason(meta: dict[str, Any]) -> str | None:
+def status_reason(meta: CellMeta) -> str | None:
     """A failed cell's outcome in a few words, for tables and charts: "failed to start:
     OOM-killed at 256 MiB"; None for a cell that ran."""
-    status = meta.get("status") or "ok"
-    failure = meta.get("failure") or {}
+    status = meta.status or "ok"
+    failure = meta.failure or {}
     if status == "ok":
         return None
-    memory = _limit(meta, "memory_bytes")
+    memory = meta.limit("memory_bytes")
     at = f" at {format_bytes(memory)}" if memory else ""
     if status == "failed_to_start":
         return f"failed to start: {failure.get('reason', 'unknown')}{at}"
-    window = meta.get("window") or {}
+    window = meta.window or {}
     after = window.get("duration_s")
     when = f" after {after:.0f} s of load" if after is not None else ""
     return f"crashed: {failure.get('reason', 'unknown')}{when}"
@@ -154,12 +155,10 @@ def read_cell(files: CellFiles) -> MeasuredCell:
                 "(snakemake regenerates it) or drop the cell from the sweep."
             )
     try:
-        meta = json.loads(files.meta.read_text())
-        for key in ("runtime", "tier", "limits"):
-            meta[key]  # noqa: B018 - presence check
-        if meta.get("status") == "failed_to_start":
+        meta = CellMeta.from_json(json.loads(files.meta.read_text()))
+        if meta.status == "failed_to_start":
             return MeasuredCell(files, meta, None, None, None, 0.0)
-        window = meta["window"]
+        window = meta.window
         start, end = _parse_instant(window["start"]), _parse_instant(window["end"])
         load_start = _parse_instant(window.get("load_start") or window["start"])
         samples_end = _parse_instant(window.get("samples_until") or window["end"])
@@ -168,19 +167,13 @@ def read_cell(files: CellFiles) -> MeasuredCell:
             f"cell {files.name}: {files.meta} is not a tierbench meta file "
             f"({type(error).__name__}: {error}); see docs/results-layout.md."
         ) from error
-    crashed = meta.get("status") == "crashed"
+    crashed = meta.status == "crashed"
     if end < start or (end == start and not crashed):
         raise CellError(f"cell {files.name}: {files.meta} has a window that ends before it starts")
     window_s = window.get("duration_s")
     if window_s is None:
         window_s = (end - start).total_seconds()
     return MeasuredCell(files, meta, start, end, load_start, float(window_s), samples_end)
-
-
-def _limit(meta: dict[str, Any], key: str) -> float | None:
-    limits = meta["limits"]
-    value = (limits.get("applied") or {}).get(key)
-    return value if value is not None else (limits.get("requested") or {}).get(key)
 
 
 def _unmeasured_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
@@ -190,24 +183,22 @@ def _unmeasured_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(RUNS_SCHEMA)
     row |= {
         "cell": cell.name,
-        "runtime": meta["runtime"],
-        "tier": meta["tier"],
-        "tier_order": meta.get("tier_order"),
-        "repeat": meta.get("repeat", 1),
-        "cpus": _limit(meta, "cpus"),
-        "memory_bytes": _limit(meta, "memory_bytes"),
+        "runtime": meta.runtime,
+        "tier": meta.tier,
+        "tier_order": meta.tier_order,
+        "repeat": meta.repeat,
+        "cpus": meta.limit("cpus"),
+        "memory_bytes": meta.limit("memory_bytes"),
         "window_s": cell.window_s if cell.window_start is not None else None,
         "requests": 0,
-        "oom_kills": int(bool((meta.get("failure") or {}).get("oom_killed"))),
+        "oom_kills": int(bool((meta.failure or {}).get("oom_killed"))),
         "restarts": 0,
-        "contended": bool(meta.get("contended", False)),
-        "limits_verified": bool((meta.get("limits") or {}).get("verified", False)),
+        "contended": bool(meta.contended),
+        "limits_verified": bool(meta.limits.get("verified", False)),
         "status": cell.status,
         "status_reason": status_reason(meta),
     }
-    row["warnings"] = WARNING_SEPARATOR.join(
-        f"{cell.name}: {text}" for text in meta.get("warnings") or []
-    )
+    row["warnings"] = WARNING_SEPARATOR.join(f"{cell.name}: {text}" for text in meta.warnings or [])
     return row
 
 
@@ -239,8 +230,8 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
             "its window is wrong. Rerun the cell."
         )
     window_s = cell.window_s
-    cpus = _limit(meta, "cpus")
-    memory_bytes = _limit(meta, "memory_bytes")
+    cpus = meta.limit("cpus")
+    memory_bytes = meta.limit("memory_bytes")
     rps = k6_row["requests"] / window_s
     kernel = kernel_window_figures(resources_lf.collect(), cell.window_start, cell.window_end)
     if "cpu_mean_cores" in kernel and cpus:
@@ -248,21 +239,21 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
         resource_row["cpu_mean_pct"] = 100.0 * kernel["cpu_mean_cores"] / cpus
     if "throttled_share" in kernel:
         resource_row["throttled_share"] = kernel["throttled_share"]
-    load_side = meta.get("load_side") or {}
-    k6_meta = meta.get("k6") or {}
+    load_side = meta.load_side or {}
+    k6_meta = meta.k6 or {}
     if load_side.get("k6_cpu_cores") is not None:
         k6_cores = load_side["k6_cpu_cores"]
     elif k6_meta.get("cpu_s") is not None and k6_meta.get("wall_s"):
         k6_cores = k6_meta["cpu_s"] / k6_meta["wall_s"]
     else:
         k6_cores = None
-    resources_meta = meta.get("resources") or {}
+    resources_meta = meta.resources or {}
     row = {
         "cell": cell.name,
-        "runtime": meta["runtime"],
-        "tier": meta["tier"],
-        "tier_order": meta.get("tier_order"),
-        "repeat": meta.get("repeat", 1),
+        "runtime": meta.runtime,
+        "tier": meta.tier,
+        "tier_order": meta.tier_order,
+        "repeat": meta.repeat,
         "cpus": cpus,
         "memory_bytes": memory_bytes,
         "window_s": window_s,
@@ -280,13 +271,13 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
         "load_side_share": load_side.get("share_of_given"),
         "memory_peak_kernel_bytes": resources_meta.get("memory_peak_kernel_bytes"),
         "resources_source": resources_meta.get("source"),
-        "contended": bool(meta.get("contended", False)),
-        "limits_verified": bool((meta.get("limits") or {}).get("verified", False)),
+        "contended": bool(meta.contended),
+        "limits_verified": bool(meta.limits.get("verified", False)),
         "status": cell.status,
         "status_reason": status_reason(meta),
     }
     # The sampler may miss a kill between its last sample and teardown; meta has the total.
-    oom_in_meta = (meta.get("resources") or {}).get("oom_kills") or 0
+    oom_in_meta = resources_meta.get("oom_kills") or 0
     row["oom_kills"] = max(row["oom_kills"] or 0, oom_in_meta)
     row["warnings"] = WARNING_SEPARATOR.join(cell_warnings(row, meta, limits))
     return row
@@ -366,7 +357,7 @@ def runtime_rank(cells: Sequence[MeasuredCell]) -> pl.Expr:
     workflow), so tables and charts list runtimes as the user did, not alphabetically."""
     order = {
         runtime: rank
-        for rank, runtime in enumerate(dict.fromkeys(str(cell.meta["runtime"]) for cell in cells))
+        for rank, runtime in enumerate(dict.fromkeys(cell.meta.runtime for cell in cells))
     }
     return pl.col("runtime").replace_strict(order, return_dtype=pl.Int64)
 
@@ -479,16 +470,16 @@ def steps_frame(cells: Sequence[MeasuredCell]) -> pl.DataFrame:
             scan_requests(cell.files.requests)
             .filter(in_window(cell.window_start, cell.samples_end))
             .with_columns(
-                runtime=pl.lit(cell.meta["runtime"]),
-                tier=pl.lit(cell.meta["tier"]),
-                tier_order=pl.lit(cell.meta.get("tier_order"), dtype=pl.Int64),
+                runtime=pl.lit(cell.meta.runtime),
+                tier=pl.lit(cell.meta.tier),
+                tier_order=pl.lit(cell.meta.tier_order, dtype=pl.Int64),
                 window_s=pl.lit(window_s),
                 cell=pl.lit(cell.name),
             )
         )
     windows = (
         pl.DataFrame(
-            [(c.meta["runtime"], c.meta["tier"], c.window_s) for c in cells],
+            [(c.meta.runtime, c.meta.tier, c.window_s) for c in cells],
             schema={"runtime": pl.String, "tier": pl.String, "window_s": pl.Float64},
             orient="row",
         )
@@ -582,10 +573,10 @@ def cell_timeline(cell: MeasuredCell) -> pl.LazyFrame:
         .join(resources, on="t_s", how="full", coalesce=True)
         .filter(pl.col("t_s") >= 0)
         .with_columns(
-            runtime=pl.lit(cell.meta["runtime"]),
-            tier=pl.lit(cell.meta["tier"]),
-            tier_order=pl.lit(cell.meta.get("tier_order"), dtype=pl.Int64),
-            repeat=pl.lit(cell.meta.get("repeat", 1), dtype=pl.Int64),
+            runtime=pl.lit(cell.meta.runtime),
+            tier=pl.lit(cell.meta.tier),
+            tier_order=pl.lit(cell.meta.tier_order, dtype=pl.Int64),
+            repeat=pl.lit(cell.meta.repeat, dtype=pl.Int64),
             in_window=(pl.col("t_s") >= math.floor(warmup_end_s))
             & (pl.col("t_s") < math.ceil(window_end_s)),
             rps=pl.col("rps").fill_null(0.0),

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tierbench.cell_meta import CellMeta
 from tierbench.load.host_speed import speed_range
 
 
@@ -38,8 +39,8 @@ class Thresholds:
         return cls(**known)
 
 
-def cell_warnings(run: Mapping[str, Any], meta: Mapping[str, Any], limits: Thresholds) -> list[str]:
-    """Warnings about one cell, from its row in runs and its meta JSON."""
+def cell_warnings(run: Mapping[str, Any], meta: CellMeta, limits: Thresholds) -> list[str]:
+    """Warnings about one cell, from its row in runs and its meta."""
     cell = run["cell"]
     found: list[str] = []
     dropped = run.get("dropped_iterations") or 0
@@ -56,7 +57,7 @@ def cell_warnings(run: Mapping[str, Any], meta: Mapping[str, Any], limits: Thres
             "may be the bottleneck, not the service. Pin k6 to a free core or use a host "
             "with more cores."
         )
-    host_cores = (meta.get("host") or {}).get("cores")
+    host_cores = (meta.host or {}).get("cores")
     cpus = run.get("cpus")
     if host_cores and cpus and cpus > host_cores - 1:
         found.append(
@@ -79,7 +80,7 @@ def cell_warnings(run: Mapping[str, Any], meta: Mapping[str, Any], limits: Thres
             f"{limits.max_error_rate:.1%}); fast failures flatter latency and throughput. "
             "Look at the service's logs and the failing steps in steps.csv."
         )
-    if not (meta.get("limits") or {}).get("verified", False):
+    if not meta.limits.get("verified", False):
         found.append(
             f"{cell}: the container's CPU and memory limits were not verified after it "
             "started, so this tier may have run without them. Check `docker inspect` and "
@@ -94,7 +95,7 @@ def cell_warnings(run: Mapping[str, Any], meta: Mapping[str, Any], limits: Thres
             "percentiles and rates from so little are unstable. Lengthen the profile's "
             "stages or shorten its warmup."
         )
-    found.extend(f"{cell}: {text}" for text in meta.get("warnings") or [])
+    found.extend(f"{cell}: {text}" for text in meta.warnings or [])
     return found
 
 

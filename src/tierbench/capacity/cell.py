@@ -12,7 +12,6 @@ renamed only when the whole search finished.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -25,9 +24,16 @@ import polars as pl
 from tierbench import __version__
 from tierbench.aggregate.resources import samples_frame
 from tierbench.capacity.openmodel import StepLoad, vus_for, write_wrapper
+from tierbench.capacity.record import CapacityRecord
 from tierbench.capacity.search import SearchOutcome, SearchStopped, capacity_search
 from tierbench.capacity.settings import CapacitySettings
-from tierbench.capacity.steps import StepResult, dropped_for_want_of_vus, judge, measure_step
+from tierbench.capacity.steps import (
+    STEP_COLUMNS,
+    StepResult,
+    dropped_for_want_of_vus,
+    judge,
+    measure_step,
+)
 from tierbench.capacity.verdict import classify, failed_start_verdict
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet, file_sha256
@@ -208,7 +214,7 @@ def run_capacity_cell(
     outputs: CapacityOutputs,
     log: Path,
     project_dir: Path = Path("."),
-) -> dict[str, Any]:
+) -> CapacityRecord:
     """Search one cell's capacity and write its outputs; returns its record."""
     files = outputs.output_set()
     with CellRun(sweep, cell, backend, files, log, project_dir) as run:
@@ -228,25 +234,25 @@ def run_capacity_cell(
     run.say(f"capacity {verdict.shown}, limited by {verdict.limited_by}: {verdict.reason}")
     shutil.rmtree(runner.work, ignore_errors=True)
     every_step = runner.every_step(outcome)
-    record = {
+    record = CapacityRecord(
         **_record_head(run, settings, "crashed" if outcome.stopped else "ok"),
-        "limits": run.check.as_meta() if run.check else None,
-        "workers": run.workers,
-        "pinning": run.placement.cpus.as_dict(),
-        "contended": run.placement.cpus.contended,
-        "load_side": {"cores_given": runner.cores_given, "shared_with_runtime": runner.shared},
-        "verdict": verdict.as_dict(),
-        "search": _search_record(outcome, runner, run, every_step),
-        "steps": [result.as_row() for result in every_step],
-        "image": state.image,
+        limits=run.check.as_meta() if run.check else {},
+        workers=run.workers,
+        pinning=run.placement.cpus.as_dict(),
+        contended=run.placement.cpus.contended,
+        load_side={"cores_given": runner.cores_given, "shared_with_runtime": runner.shared},
+        verdict=verdict,
+        search=_search_record(outcome, runner, run, every_step),
+        steps=every_step,
+        image=state.image,
         **run.provenance(),
-        "finished_at": datetime.now(UTC).isoformat(),
-    }
+        finished_at=datetime.now(UTC).isoformat(),
+    )
     pl.DataFrame([r.as_row() for r in every_step], infer_schema_length=None).write_csv(
         files.partial(outputs.steps_csv)
     )
     write_resources_csv(files.partial(outputs.resources_csv), run.rows)
-    files.partial(outputs.record_json).write_text(json.dumps(record, indent=2) + "\n")
+    files.partial(outputs.record_json).write_text(record.json_text())
     files.commit()
     return record
 
@@ -307,36 +313,35 @@ def _record_head(run: CellRun, settings: CapacitySettings, status: str) -> dict[
     }
 
 
-def failed_start_record(run: CellRun, settings: CapacitySettings) -> dict[str, Any]:
+def failed_start_record(run: CellRun, settings: CapacitySettings) -> CapacityRecord:
     """The record of a cell whose runtime never started at this tier: that is its answer."""
     placement: Placement = run.placement
     failure: RuntimeFailed = run.failure  # type: ignore[assignment]
-    return {
+    return CapacityRecord(
         **_record_head(run, settings, "failed_to_start"),
-        "limits": {
+        limits={
             "requested": placement.requested.as_dict(),
             "applied": placement.requested.as_dict(),
             "verified": False,
         },
-        "workers": None,
-        "pinning": placement.cpus.as_dict(),
-        "contended": placement.cpus.contended,
-        "verdict": failed_start_verdict(failure.evidence).as_dict(),
-        "search": {"search_s": 0.0, "steps": 0, "converged": False, "confirmed": False},
-        "steps": [],
-        "host": run.backend.facts(),
-        "versions": {"tierbench": __version__, **run.backend.versions()},
-        "finished_at": datetime.now(UTC).isoformat(),
-    }
+        pinning=placement.cpus.as_dict(),
+        contended=placement.cpus.contended,
+        verdict=failed_start_verdict(failure.evidence),
+        search={"search_s": 0.0, "steps": 0, "converged": False, "confirmed": False},
+        host=run.backend.facts(),
+        versions={"tierbench": __version__, **run.backend.versions()},
+        finished_at=datetime.now(UTC).isoformat(),
+    )
 
 
 def _write_failed_capacity(
-    files: OutputSet, outputs: CapacityOutputs, raw: Path, record: dict[str, Any]
+    files: OutputSet, outputs: CapacityOutputs, raw: Path, record: CapacityRecord
 ) -> None:
-    (raw / "failed_to_start.log").write_text(record["failure"].get("last_logs") or "")
-    files.partial(outputs.steps_csv).write_text("name,phase,offered_rate,passed\n")
+    (raw / "failed_to_start.log").write_text((record.failure or {}).get("last_logs") or "")
+    # The step table's columns, with no step.
+    files.partial(outputs.steps_csv).write_text(",".join(STEP_COLUMNS) + "\n")
     write_resources_csv(files.partial(outputs.resources_csv), [])
-    files.partial(outputs.record_json).write_text(json.dumps(record, indent=2) + "\n")
+    files.partial(outputs.record_json).write_text(record.json_text())
     files.commit()
 
 

@@ -18,8 +18,10 @@ from typing import Any
 
 import polars as pl
 
+from tierbench.capacity.record import CapacityRecord
 from tierbench.capacity.rightsizing import Option, cheapest, plan_options
 from tierbench.capacity.settings import CapacitySettings, Price
+from tierbench.capacity.steps import StepResult
 
 
 @dataclass(frozen=True)
@@ -36,56 +38,53 @@ class Rejudged:
         return self.capacity_rps is not None
 
 
-def _judged_steps(record: dict[str, Any], slo_ms: float) -> list[tuple[float, dict, bool]]:
+def _judged_steps(record: CapacityRecord, slo_ms: float) -> list[tuple[float, StepResult, bool]]:
     """(rate, step, passes at `slo_ms`) of every step on record but the tries that were
     held again with more VUs (their second try stands for them)."""
-    settings = record.get("settings") or {}
-    label = f"p{settings.get('percentile', 99):g} "
+    label = f"p{record.settings.get('percentile', 99):g} "
     judged = []
-    for step in record["steps"]:
-        reasons = [r for r in (step["reasons"] or "").split("; ") if r]
-        if any(r.startswith("held again") for r in reasons):
+    for step in record.steps:
+        if any(r.startswith("held again") for r in step.reasons):
             continue
-        others = [r for r in reasons if not r.startswith(label)]
-        latency = step["percentile_ms"]
+        others = [r for r in step.reasons if not r.startswith(label)]
+        latency = step.percentile_ms
         passes = not others and latency is not None and latency <= slo_ms
-        judged.append((step["offered_rate"], step, passes))
+        judged.append((step.offered_rate, step, passes))
     return judged
 
 
-def capacity_at_slo(record: dict[str, Any], slo_ms: float) -> Rejudged:
+def capacity_at_slo(record: CapacityRecord, slo_ms: float) -> Rejudged:
     """One cell's steps judged at `slo_ms`."""
-    settings = record.get("settings") or {}
-    needed = int(settings.get("confirmations") or 1)
+    needed = int(record.settings.get("confirmations") or 1)
     judged = _judged_steps(record, slo_ms)
     ceiling = min((rate for rate, _, passes in judged if not passes), default=float("inf"))
     passing = [(rate, step) for rate, step, passes in judged if passes and rate < ceiling]
-    searched_at = settings.get("slo_ms", slo_ms)
-    lower = bool(record["verdict"]["lower_bound"]) or slo_ms > searched_at
+    searched_at = record.settings.get("slo_ms", slo_ms)
+    lower = record.verdict.lower_bound or slo_ms > searched_at
     if not passing:
         return Rejudged(None, lower, 0, needed)
-    by_rate: dict[float, list[dict]] = {}
+    by_rate: dict[float, list[StepResult]] = {}
     for rate, step in passing:
         by_rate.setdefault(rate, []).append(step)
 
-    def holds(rate: float) -> list[dict]:
-        return [s for s in by_rate[rate] if s["phase"] != "probe"]
+    def holds(rate: float) -> list[StepResult]:
+        return [s for s in by_rate[rate] if s.phase != "probe"]
 
     confirmed = [r for r in by_rate if len(holds(r)) >= needed]
     rate = max(confirmed) if confirmed else max(by_rate)
     counted = holds(rate) or by_rate[rate]
-    capacity = statistics.fmean(s["rps"] for s in counted)
+    capacity = statistics.fmean(s.rps or 0.0 for s in counted)
     return Rejudged(capacity, lower, len(holds(rate)), needed)
 
 
 def rejudged(
-    capacity: pl.DataFrame, records: list[dict[str, Any]], slo_ms: float
+    capacity: pl.DataFrame, records: list[CapacityRecord], slo_ms: float
 ) -> tuple[pl.DataFrame, dict[tuple[str, str], Rejudged]]:
     """The capacity table with every cell's capacity judged at `slo_ms`, and each cell's
     judgement."""
     found: dict[tuple[str, str], list[Rejudged]] = {}
     for record in records:
-        key = (record["runtime"], record["tier"])
+        key = (record.runtime, record.tier)
         found.setdefault(key, []).append(capacity_at_slo(record, slo_ms))
     merged = {key: _weakest(values) for key, values in found.items()}
     rows = []
@@ -139,7 +138,7 @@ def recommendation(
     prices: list[Price],
     target_rps: float,
     slo_ms: float | None = None,
-    records: list[dict[str, Any]] | None = None,
+    records: list[CapacityRecord] | None = None,
 ) -> dict[str, Any]:
     searched = capacity["slo_ms"].drop_nulls()
     slo = slo_ms if slo_ms is not None else (searched[0] if searched.len() else settings.slo_ms)
@@ -147,9 +146,7 @@ def recommendation(
     if slo_ms is not None and records is not None:
         capacity, judged = rejudged(capacity, records, slo_ms)
         unanswered = sorted(
-            record["cell"]
-            for record in records
-            if not judged[(record["runtime"], record["tier"])].answered
+            record.cell for record in records if not judged[(record.runtime, record.tier)].answered
         )
     options = plan_options(
         capacity, prices, target_rps, settings.headroom, settings.memory_margin, settings.ha

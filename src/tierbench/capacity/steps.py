@@ -96,6 +96,10 @@ class StepResult:
         return self.rps / self.achieved_rate
 
 
+# The columns of a capacity step table (results/capacity/steps/{cell}.csv), in order.
+STEP_COLUMNS = tuple(f.name for f in fields(StepResult))
+
+
 def _started_inside(start: datetime, end: datetime, duration_ms: str) -> pl.Expr:
     started = pl.col("timestamp") - pl.duration(milliseconds=pl.col(duration_ms))
     return started.is_between(

@@ -15,6 +15,7 @@ import polars as pl
 from tierbench.aggregate.markdown import host_speed_section
 from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
 from tierbench.aggregate.welch import t_quantile
+from tierbench.capacity.record import CapacityRecord
 from tierbench.files import write_frame, write_text
 
 GB = 2**30
@@ -63,23 +64,6 @@ CAPACITY_SCHEMA = pl.Schema(
 )
 
 
-class CapacityRecordError(ValueError):
-    """A capacity record that is missing or not tierbench's."""
-
-
-def read_record(path: Path | str) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        record = json.loads(path.read_text())
-        record["verdict"], record["limits"], record["steps"]  # noqa: B018 - presence check
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise CapacityRecordError(
-            f"{path} is not a tierbench capacity record ({type(error).__name__}: {error}); "
-            "rerun that cell's search (snakemake capacity)."
-        ) from None
-    return record
-
-
 def _slo_requests_label(settings: dict[str, Any]) -> str | None:
     chosen = settings.get("slo_requests")
     if not chosen:
@@ -88,55 +72,54 @@ def _slo_requests_label(settings: dict[str, Any]) -> str | None:
     return f"{tag} {'|'.join([values] if isinstance(values, str) else values)}"
 
 
-def capacity_row(record: dict[str, Any]) -> dict[str, Any]:
+def capacity_row(record: CapacityRecord) -> dict[str, Any]:
     """One search's row."""
-    verdict = record["verdict"]
-    applied = record["limits"]["applied"]
+    verdict = record.verdict
+    applied = record.limits["applied"]
     cpus, memory = applied["cpus"], applied["memory_bytes"]
-    rps = verdict["capacity_rps"]
-    settings = record.get("settings") or {}
-    search = record.get("search") or {}
-    needed = verdict.get("confirmations_needed") or search.get("confirmations_needed") or 0
-    confirmations = verdict.get("confirmations") or 0
+    rps = verdict.capacity_rps
+    settings, search = record.settings, record.search
+    # Records of earlier versions kept k only in the search's figures.
+    needed = verdict.confirmations_needed or search.get("confirmations_needed") or 0
     return {
-        "runtime": record["runtime"],
-        "tier": record["tier"],
-        "tier_order": record.get("tier_order"),
-        "status": record.get("status") or "ok",
+        "runtime": record.runtime,
+        "tier": record.tier,
+        "tier_order": record.tier_order,
+        "status": record.status,
         "cpus": cpus,
         "memory_bytes": memory,
         "capacity_rps": rps,
-        "capacity_rate": verdict["capacity_rate"],
-        "iterations_per_s": verdict.get("iterations_per_s"),
-        "failed_at_rps": verdict.get("failed_at_rps"),
-        "failed_at_rate": verdict.get("failed_at_rate"),
-        "confirmations": confirmations,
+        "capacity_rate": verdict.capacity_rate,
+        "iterations_per_s": verdict.iterations_per_s,
+        "failed_at_rps": verdict.failed_at_rps,
+        "failed_at_rate": verdict.failed_at_rate,
+        "confirmations": verdict.confirmations,
         "confirmations_needed": needed,
-        "confirmed": rps is not None and confirmations >= needed,
-        "unconfirmed_why": verdict.get("unconfirmed_why"),
+        "confirmed": rps is not None and verdict.confirmations >= needed,
+        "unconfirmed_why": verdict.unconfirmed_why,
         "searches": 1,
         "capacity_rps_ci95": None,
         "capacity_rps_runs": json.dumps([rps] if rps is not None else []),
-        "lower_bound": verdict["lower_bound"],
-        "predicted_rps": verdict.get("predicted_rps"),
-        "latency_ms_at_capacity": verdict["latency_ms_at_capacity"],
-        "cpu_pct_at_capacity": verdict["cpu_pct_at_capacity"],
-        "memory_pct_at_capacity": verdict["memory_pct_at_capacity"],
-        "memory_peak_bytes": verdict.get("memory_peak_bytes"),
-        "limited_by": verdict["limited_by"],
-        "workers": record.get("workers"),
+        "lower_bound": verdict.lower_bound,
+        "predicted_rps": verdict.predicted_rps,
+        "latency_ms_at_capacity": verdict.latency_ms_at_capacity,
+        "cpu_pct_at_capacity": verdict.cpu_pct_at_capacity,
+        "memory_pct_at_capacity": verdict.memory_pct_at_capacity,
+        "memory_peak_bytes": verdict.memory_peak_bytes,
+        "limited_by": verdict.limited_by,
+        "workers": record.workers,
         "rps_per_cpu_at_capacity": None if rps is None or not cpus else rps / cpus,
         "rps_per_gb_at_capacity": None if rps is None or not memory else rps / (memory / GB),
         "search_s": search.get("search_s"),
-        "steps": len(record["steps"]),
+        "steps": len(record.steps),
         "converged": search.get("converged"),
         "slo_ms": settings.get("slo_ms"),
         "percentile": settings.get("percentile"),
         "slo_requests": _slo_requests_label(settings),
         "hold_s": settings.get("hold_s"),
         "step_start": settings.get("step_start"),
-        "contended": bool(record.get("contended")),
-        "reason": verdict["reason"],
+        "contended": bool(record.contended),
+        "reason": verdict.reason,
     }
 
 
@@ -178,14 +161,14 @@ def _merged(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def capacity_frame(records: Sequence[dict[str, Any]], runtimes: Sequence[str] = ()) -> pl.DataFrame:
+def capacity_frame(records: Sequence[CapacityRecord], runtimes: Sequence[str] = ()) -> pl.DataFrame:
     """One row per runtime x tier (a cell searched more than once: the mean of its
     searches, with a 95 % confidence interval), tiers in config order, runtimes in the
     order given (or as first seen)."""
-    order = list(runtimes) or list(dict.fromkeys(r["runtime"] for r in records))
+    order = list(runtimes) or list(dict.fromkeys(r.runtime for r in records))
     by_cell: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for record in sorted(records, key=lambda r: r.get("repeat") or 1):
-        by_cell.setdefault((record["runtime"], record["tier"]), []).append(capacity_row(record))
+    for record in sorted(records, key=lambda r: r.repeat):
+        by_cell.setdefault((record.runtime, record.tier), []).append(capacity_row(record))
     frame = pl.DataFrame([_merged(rows) for rows in by_cell.values()], schema=CAPACITY_SCHEMA)
     rank = {name: i for i, name in enumerate(order)}
     return (
@@ -320,18 +303,18 @@ def capacity_markdown(
     return "\n".join(lines) + "\n"
 
 
-def host_speeds(records: Sequence[dict[str, Any]]) -> list[tuple[str, dict | None]]:
-    return [(record["cell"], record.get("host_speed")) for record in records]
+def host_speeds(records: Sequence[CapacityRecord]) -> list[tuple[str, dict | None]]:
+    return [(record.cell, record.host_speed) for record in records]
 
 
-def capacity_warnings(records: Sequence[dict[str, Any]], limits: Thresholds) -> list[str]:
+def capacity_warnings(records: Sequence[CapacityRecord], limits: Thresholds) -> list[str]:
     """Warnings about the sweep as a whole: the host's speed changing between cells."""
     drift = host_speed_warning(host_speeds(records), limits)
     return [drift] if drift else []
 
 
 def write_capacity_tables(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[CapacityRecord],
     csv: Path,
     parquet: Path,
     markdown: Path,

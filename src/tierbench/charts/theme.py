@@ -1,8 +1,10 @@
-"""Colours, fonts and labels shared by every chart, so a runtime looks the same everywhere."""
+"""Colours, fonts, labels and layout parts shared by every chart, so a runtime looks the
+same everywhere."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tierbench.config.limits import format_bytes
 
@@ -61,11 +63,12 @@ def paper_text(
     size: int,
     *,
     xanchor: str = "left",
-    yanchor: str = "top",
+    yanchor: str | None = "top",
     color: str | None = None,
     align: str | None = None,
 ) -> dict:
-    """A text annotation placed on the figure itself (paper coordinates), not on an axis."""
+    """A text annotation placed on the figure itself (paper coordinates), not on an axis;
+    `yanchor=None` leaves its vertical anchor to plotly ("auto")."""
     note = {
         "text": text,
         "x": x,
@@ -73,13 +76,55 @@ def paper_text(
         "xref": "paper",
         "yref": "paper",
         "xanchor": xanchor,
-        "yanchor": yanchor,
-        "showarrow": False,
-        "font": {"size": size} if color is None else {"size": size, "color": color},
     }
+    if yanchor is not None:
+        note["yanchor"] = yanchor
+    note["showarrow"] = False
+    note["font"] = {"size": size} if color is None else {"size": size, "color": color}
     if align is not None:
         note["align"] = align
     return note
+
+
+@dataclass(frozen=True)
+class Legend:
+    """A one-row legend whose right end sits at (x, y), in paper coordinates."""
+
+    x: float
+    y: float
+    size: int
+    yanchor: str = "top"
+
+
+def footer_and_legend(
+    text: str,
+    x: float,
+    y: float,
+    size: int,
+    *,
+    legend: Legend | None = None,
+    xanchor: str = "left",
+    yanchor: str | None = "bottom",
+    align: str | None = None,
+) -> tuple[dict, dict]:
+    """The footer, muted text along the figure's bottom edge (what the marks mean, where
+    the figures come from), and the layout keys that show the legend: none without one."""
+    footer = paper_text(
+        text, x, y, size, xanchor=xanchor, yanchor=yanchor, color=MUTED, align=align
+    )
+    if legend is None:
+        return footer, {}
+    return footer, {
+        "showlegend": True,
+        "legend": {
+            "orientation": "h",
+            "x": legend.x,
+            "xanchor": "right",
+            "y": legend.y,
+            "yanchor": legend.yanchor,
+            "font": {"size": legend.size},
+        },
+    }
 
 
 def base_layout(width: int, height: int) -> dict:

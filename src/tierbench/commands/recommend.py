@@ -11,8 +11,8 @@ import polars as pl
 import yaml
 
 from tierbench.capacity.recommend import recommendation, recommendation_markdown, with_overrides
+from tierbench.capacity.record import CapacityRecord, CapacityRecordError
 from tierbench.capacity.settings import CapacitySettings
-from tierbench.capacity.tables import CapacityRecordError, read_record
 from tierbench.commands.declare import Command, arg, configfile, error, out_dir, path
 from tierbench.files import write_text
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         results = _results_dir(args.results)
         parquet, csv = results / "capacity.parquet", results / "capacity.csv"
         capacity = pl.read_parquet(parquet) if parquet.exists() else pl.read_csv(csv)
-        records = [read_record(p) for p in sorted((results / "capacity").glob("*.json"))]
+        records = [CapacityRecord.read(p) for p in sorted((results / "capacity").glob("*.json"))]
     except (FileNotFoundError, CapacityRecordError) as problem:
         return error("recommend", problem)
     if args.slo_ms is not None and not records:

@@ -7,8 +7,9 @@ import argparse
 import logging
 import sys
 
-from tierbench.charts.data import load_chart_data
-from tierbench.charts.render import ARTEFACTS, ChartOptions, render_all
+from tierbench.charts.comparison.artefacts import ARTEFACTS, render_all
+from tierbench.charts.comparison.results import load_chart_data
+from tierbench.charts.options import ChartOptions
 from tierbench.commands.declare import Command, arg, error, out_dir, path
 
 DEFAULTS = ChartOptions()

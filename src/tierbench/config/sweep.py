@@ -50,6 +50,9 @@ class ServiceEndpoint:
     service: str
     port: int
     health_path: str | None = None
+    # Set on the service for this runtime's cells, over the Compose file's own (a
+    # runtime's variants differ from it here).
+    environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -93,6 +96,8 @@ class Sweep:
     backend: str = "docker"
     cells: list[Cell] = field(default_factory=list)
     kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
+    # What shapes each runtime's cells, by runtime name, variants included (runtime_rows).
+    runtime_settings: dict[str, dict] = field(default_factory=dict)
 
     @property
     def parallel_loads(self) -> int:
@@ -110,7 +115,7 @@ class Sweep:
 
     def cell_config(self, cell: Cell) -> dict:
         """Everything in the config that shapes one cell's load, and nothing else."""
-        runtime = self.config["runtimes"][cell.runtime]
+        runtime = self.runtime_settings[cell.runtime]
         tier = self.tiers[cell.tier]
         return {
             "compose_file": str(self.compose_file),
@@ -238,18 +243,61 @@ def _existing_file(config: dict, key: str, base_dir: Path, what: str) -> Path:
     return path
 
 
-def _runtimes(config: dict, compose_file: Path, services: list[str]) -> dict[str, ServiceEndpoint]:
-    runtimes = {}
+def runtime_rows(config: dict) -> dict[str, dict]:
+    """Every runtime the sweep measures, by name, with the settings that shape its cells:
+    each configured runtime (without its `variants`), then each of its variants, named
+    `{runtime}-{variant}`: the runtime's service and port with the variant's environment
+    over the runtime's. A variant is a row like any runtime in every table and chart."""
+    rows: dict[str, dict] = {}
     for name, runtime in config["runtimes"].items():
+        base = {key: value for key, value in runtime.items() if key != "variants"}
+        rows[name] = base
+        # A runtime's name has no hyphen (the schema's pattern): no row is named twice.
+        for variant, settings in (runtime.get("variants") or {}).items():
+            environment = dict(base.get("environment") or {}) | settings["environment"]
+            rows[f"{name}-{variant}"] = base | {"variant_of": name, "environment": environment}
+    return rows
+
+
+def _runtimes(
+    rows: dict[str, dict], compose_file: Path, services: list[str]
+) -> dict[str, ServiceEndpoint]:
+    runtimes = {}
+    for name, runtime in rows.items():
+        key = f"runtimes.{runtime.get('variant_of', name)}.service"
         if runtime["service"] not in services:
             raise ConfigError(
-                f"config key runtimes.{name}.service: {compose_file} has no service "
+                f"config key {key}: {compose_file} has no service "
                 f"{runtime['service']!r}; its services: {', '.join(services)}"
             )
+        environment = tuple(
+            sorted((str(k), str(v)) for k, v in (runtime.get("environment") or {}).items())
+        )
         runtimes[name] = ServiceEndpoint(
-            runtime["service"], runtime["port"], runtime["health_path"]
+            runtime["service"], runtime["port"], runtime["health_path"], environment
         )
     return runtimes
+
+
+def _cells(config: dict, tiers: dict[str, Tier], runtimes: dict) -> list[Cell]:
+    """Runtimes fastest, then tiers, then repeats; every cell's name names one cell only."""
+    cells = [
+        Cell(runtime, tier, repeat)
+        for repeat in range(1, config["repeats"] + 1)
+        for tier in tiers
+        for runtime in runtimes
+    ]
+    seen: dict[str, Cell] = {}
+    for cell in cells:
+        if cell.name in seen:
+            other = seen[cell.name]
+            raise ConfigError(
+                f"config keys runtimes and tiers: runtime {cell.runtime!r} at tier "
+                f"{cell.tier!r} and runtime {other.runtime!r} at tier {other.tier!r} are both "
+                f"named {cell.name!r} in file names; rename a runtime, variant or tier"
+            )
+        seen[cell.name] = cell
+    return cells
 
 
 def _support(
@@ -287,7 +335,8 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
     compose_file = _existing_file(config, "compose_file", base_dir, "Compose file")
     project, services = _compose_project(compose_file, config.get("compose_project"))
     config["compose_project"] = project
-    runtimes = _runtimes(config, compose_file, services)
+    rows = runtime_rows(config)
+    runtimes = _runtimes(rows, compose_file, services)
     try:
         kubernetes = kubernetes_settings(config["kubernetes"])
     except KubernetesConfigError as error:
@@ -308,11 +357,7 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
         cpu_pinning=SEPARATE_NODES if config["backend"] == "kubernetes" else config["cpu_pinning"],
         backend=config["backend"],
         health_timeout_s=float(config["health_timeout"]),
-        cells=[
-            Cell(runtime, tier, repeat)
-            for repeat in range(1, config["repeats"] + 1)
-            for tier in tiers
-            for runtime in runtimes
-        ],
+        cells=_cells(config, tiers, runtimes),
         kubernetes=kubernetes,
+        runtime_settings=rows,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tierbench import __version__
+from tierbench.cell_meta import CellMeta
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet, file_sha256
 from tierbench.load.backend import (
@@ -76,7 +77,7 @@ def run_cell(
     outputs: CellOutputs,
     log: Path,
     project_dir: Path = Path("."),
-) -> dict:
+) -> CellMeta:
     """Run one cell end to end and write its outputs; returns its meta.
 
     A runtime that fails (exits, is OOM-killed or never becomes healthy before the load;
@@ -88,7 +89,7 @@ def run_cell(
     with CellRun(sweep, cell, backend, files, log, project_dir) as run:
         if run.failure is not None:
             meta = failed_start_meta(sweep, cell, run.placement, run.failure, backend)
-            meta["orchestration_s"] = run.timings
+            meta.orchestration_s = run.timings
             _write_failed_outputs(files, outputs, meta)
             return meta
         k6, rows, summary = _load(run, outputs)
@@ -96,25 +97,28 @@ def run_cell(
         crash = crash_evidence(state, summary, backend)
     assert run.check is not None
     meta = cell_meta(sweep, cell, run.placement, run.check, k6, summary, state, backend.facts())
-    meta |= run.provenance()
-    meta["orchestration_s"] = run.timings
-    meta["runtime_workers"] = run.workers
+    provenance = run.provenance()
+    meta.host, meta.host_speed = provenance["host"], provenance["host_speed"]
+    meta.versions, meta.git_revision = provenance["versions"], provenance["git_revision"]
+    meta.orchestration_s = run.timings
+    meta.runtime_workers = run.workers
     # The sweep's pre-flight warnings, from results/preflight.json beside results/meta/.
-    meta["preflight"] = recorded_warnings(results_dir(outputs))
+    meta.preflight = recorded_warnings(results_dir(outputs))
     if crash is not None:
         _record_crash(meta, crash)
     cores_given, shared = backend.load_side_cores(run.placement)
-    window_start = datetime.fromisoformat(meta["window"]["start"])
-    window_end = datetime.fromisoformat(meta["window"]["end"])
-    meta["load_side"] = load_side_usage(rows, window_start, window_end, cores_given, shared)
-    saturated = load_side_warning(meta["load_side"])
+    window = meta.window or {}
+    window_start = datetime.fromisoformat(window["start"])
+    window_end = datetime.fromisoformat(window["end"])
+    meta.load_side = load_side_usage(rows, window_start, window_end, cores_given, shared)
+    saturated = load_side_warning(meta.load_side)
     if saturated:
-        meta["warnings"].append(saturated)
-    for warning in meta["warnings"]:
+        meta.warnings.append(saturated)
+    for warning in meta.warnings:
         run.say(f"warning: {warning}")
 
     write_resources_csv(files.partial(outputs.resources_csv), rows)
-    files.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
+    files.partial(outputs.meta_json).write_text(meta.json_text())
     files.commit()
     return meta
 
@@ -171,18 +175,18 @@ def crash_evidence(state: RuntimeState, resources: dict[str, Any], backend: Back
     }
 
 
-def _record_crash(meta: dict[str, Any], crash: dict[str, Any]) -> None:
+def _record_crash(meta: CellMeta, crash: dict[str, Any]) -> None:
     """A crashed cell keeps its figures up to the crash: the measured window ends there."""
-    meta["status"] = "crashed"
-    meta["failure"] = crash
-    window = meta["window"]
+    meta.status = "crashed"
+    meta.failure = crash
+    window = meta.window or {}
     if crash["at"] and crash["at"] < window["end"]:
         died = datetime.fromisoformat(crash["at"])
         start = datetime.fromisoformat(window["start"])
         window["end"] = window["samples_until"] = max(died, start).isoformat()
         window["duration_s"] = max(0.0, (died - start).total_seconds())
         window["cut_at_crash"] = True
-    meta["warnings"].append(
+    meta.warnings.append(
         f"The runtime crashed during the load ({crash['reason']}): its figures cover the "
         "load up to the crash only."
     )
@@ -199,37 +203,36 @@ def profile_meta(sweep: Sweep) -> dict[str, Any]:
 
 def failed_start_meta(
     sweep: Sweep, cell: Cell, placement: Placement, failure: RuntimeFailed, backend: Backend
-) -> dict[str, Any]:
+) -> CellMeta:
     """The meta of a cell whose runtime never ran the load: what was asked, and why not."""
     try:
         limits = backend.check_limits().as_meta()
     except BackendError:
         limits = {"requested": placement.requested.as_dict(), "applied": None, "verified": False}
-    return {
+    return CellMeta(
         **cell_identity(sweep, cell, placement),
-        "status": "failed_to_start",
-        "failure": failure.evidence,
-        "profile": profile_meta(sweep),
-        "limits": limits,
-        "window": None,
-        "pinning": placement.cpus.as_dict(),
-        "contended": placement.cpus.contended,
-        "k6": {"script": str(sweep.k6_script), "script_sha256": file_sha256(sweep.k6_script)},
-        "host": backend.facts(),
-        "versions": {"tierbench": __version__, **backend.versions()},
-        "config_hash": sweep.cell_config_hash(cell),
-        "warnings": [f"The runtime failed to start at this tier: {failure.evidence['reason']}."],
-    }
+        status="failed_to_start",
+        failure=failure.evidence,
+        profile=profile_meta(sweep),
+        limits=limits,
+        pinning=placement.cpus.as_dict(),
+        contended=placement.cpus.contended,
+        k6={"script": str(sweep.k6_script), "script_sha256": file_sha256(sweep.k6_script)},
+        host=backend.facts(),
+        versions={"tierbench": __version__, **backend.versions()},
+        config_hash=sweep.cell_config_hash(cell),
+        warnings=[f"The runtime failed to start at this tier: {failure.evidence['reason']}."],
+    )
 
 
-def _write_failed_outputs(files: OutputSet, outputs: CellOutputs, meta: dict[str, Any]) -> None:
+def _write_failed_outputs(files: OutputSet, outputs: CellOutputs, meta: CellMeta) -> None:
     """A failed cell's outputs: no k6 data (an empty raw file, an empty summary), no
     samples, and the meta that says why; written whole, like any cell's."""
     raw = files.partial(outputs.k6_json)
     raw.write_bytes(gzip.compress(b"") if raw.name.endswith(".gz") else b"")
     files.partial(outputs.k6_summary).write_text(json.dumps({"metrics": {}}) + "\n")
     write_resources_csv(files.partial(outputs.resources_csv), [])
-    files.partial(outputs.meta_json).write_text(json.dumps(meta, indent=2) + "\n")
+    files.partial(outputs.meta_json).write_text(meta.json_text())
     files.commit()
 
 
@@ -251,15 +254,15 @@ def cell_meta(
     resources: dict[str, Any],
     state: Any,
     facts: dict[str, Any],
-) -> dict[str, Any]:
+) -> CellMeta:
     """What was run, under which limits, over which window, with which result."""
     window_start, window_end = _window(k6, sweep.warmup_s)
     oom_kills = max(resources["oom_kills"], int(state.oom_killed))
-    return {
+    return CellMeta(
         **cell_identity(sweep, cell, placement),
-        "profile": profile_meta(sweep),
-        "limits": check.as_meta(),
-        "window": {
+        profile=profile_meta(sweep),
+        limits=check.as_meta(),
+        window={
             "start": window_start.isoformat(),
             "end": window_end.isoformat(),
             "load_start": k6.started_at.isoformat(),
@@ -270,9 +273,9 @@ def cell_meta(
             "load_duration_s": k6.duration_s,
             "clock": k6.duration_source,
         },
-        "pinning": placement.cpus.as_dict(),
-        "contended": placement.cpus.contended,
-        "k6": {
+        pinning=placement.cpus.as_dict(),
+        contended=placement.cpus.contended,
+        k6={
             "exit_code": k6.exit_code,
             "script": str(sweep.k6_script),
             "script_sha256": file_sha256(sweep.k6_script),
@@ -281,10 +284,10 @@ def cell_meta(
             "wall_s": k6.wall_s,
             "run_s": k6.duration_s,
         },
-        "resources": {**resources, "oom_kills": oom_kills, "exit_status": state.status},
-        "image": state.image,
-        "host": facts,
-        "config_hash": sweep.cell_config_hash(cell),
-        "status": "ok",
-        "warnings": load_warnings(oom_kills, resources["restarts"], k6.thresholds_failed),
-    }
+        resources={**resources, "oom_kills": oom_kills, "exit_status": state.status},
+        image=state.image,
+        host=facts,
+        config_hash=sweep.cell_config_hash(cell),
+        status="ok",
+        warnings=load_warnings(oom_kills, resources["restarts"], k6.thresholds_failed),
+    )

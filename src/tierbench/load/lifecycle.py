@@ -134,6 +134,10 @@ def cell_identity(sweep: Sweep, cell: Cell, placement: Placement) -> dict[str, A
         "repeat": cell.repeat,
         "service": placement.runtime.service,
         "port": placement.runtime.port,
+        # What the runtime's config (or its variant) set on the service, over the Compose
+        # file's own environment.
+        "environment": dict(placement.runtime.environment),
+        "variant_of": sweep.runtime_settings.get(cell.runtime, {}).get("variant_of"),
         "tier_order": sweep.tiers[cell.tier].order,
         "backend": sweep.backend,
     }

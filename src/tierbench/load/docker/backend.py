@@ -149,6 +149,7 @@ class DockerBackend(Backend):
                 self.user_set,
                 self.sweep.support_service_names,
                 self._support_cpuset(),
+                dict(placement.runtime.environment),
             ),
         )
         self.placement = placement

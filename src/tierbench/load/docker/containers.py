@@ -41,8 +41,10 @@ def limits_override(
     user_set: Iterable[str],
     support_services: list[str],
     support_cpuset: str,
+    environment: dict[str, str] | None = None,
 ) -> dict:
-    """A Compose override that gives `service` the tier's limits, as a pod's limits.
+    """A Compose override that gives `service` the tier's limits, as a pod's limits, and
+    the runtime's own `environment` (a variant's, say) over the Compose file's.
 
     memswap_limit equals the memory limit, so the runtime cannot swap (pods do not).
     CPUs are written exactly, in millicores at most (the config refuses finer values).
@@ -62,6 +64,8 @@ def limits_override(
         runtime["memswap_limit"] = str(requested.memswap_bytes)
     if "cpuset" not in kept and requested.cpuset:
         runtime["cpuset"] = requested.cpuset
+    if environment:
+        runtime["environment"] = dict(environment)
     services = {service: runtime}
     for name in support_services:
         if support_cpuset:

@@ -104,9 +104,14 @@ def _grace_seconds(definition: dict) -> int:
 
 
 def _container_basics(
-    service: str, definition: dict, settings: KubernetesSettings, name: str
+    service: str,
+    definition: dict,
+    settings: KubernetesSettings,
+    name: str,
+    overrides: tuple[tuple[str, str], ...] = (),
 ) -> dict:
-    """Image, command and environment of a Compose service, as a container."""
+    """Image, command and environment of a Compose service, as a container; `overrides`
+    (a runtime's own environment, or its variant's) go over the cluster's settings."""
     image = definition.get("image")
     if not image:
         raise ManifestError(
@@ -114,11 +119,15 @@ def _container_basics(
             "name one in the Compose file (image: registry/name:tag), build and push it, "
             "or set kubernetes.image_registry to the registry that holds it"
         )
-    environment = {
-        key: str(value)
-        for key, value in (definition.get("environment") or {}).items()
-        if value is not None
-    } | settings.environment_for(service)
+    environment = (
+        {
+            key: str(value)
+            for key, value in (definition.get("environment") or {}).items()
+            if value is not None
+        }
+        | settings.environment_for(service)
+        | dict(overrides)
+    )
     container: dict = {
         "name": name,
         "image": settings.image(image),
@@ -152,7 +161,9 @@ def runtime_pod(
     """The runtime under the tier: requests = limits (Guaranteed QoS), on the pair's
     runtime node, ready when its health path answers."""
     endpoint = sweep.runtimes[cell.runtime]
-    container = _container_basics(endpoint.service, definition, settings, RUNTIME_CONTAINER)
+    container = _container_basics(
+        endpoint.service, definition, settings, RUNTIME_CONTAINER, endpoint.environment
+    )
     container |= {
         "ports": [{"name": "http", "containerPort": endpoint.port, "protocol": "TCP"}],
         "resources": tier_resources(sweep.tiers[cell.tier].limits),

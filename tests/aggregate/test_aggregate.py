@@ -6,7 +6,6 @@ import gzip
 import json
 import math
 import re
-import shutil
 import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,12 +14,8 @@ import polars as pl
 import pytest
 
 from conftest import DATA
-from tierbench.aggregate.outputs import AggregateOutputs, aggregate_results
-from tierbench.aggregate.tables import CellError, CellFiles
-from tierbench.aggregate.trust_warnings import Thresholds
-from tierbench.tidy.k6_json import tidy_k6_json
-
-CELLS = sorted(p.stem for p in (DATA / "cells" / "meta").glob("*.json"))
+from recorded_cells import CELLS, aggregate, build_results
+from tierbench.aggregate.tables import CellError
 
 SUMMARY_HEAD = (
     "runtime, tier, tier_order, cpus, memory_bytes, repeats, statistic, status, status_reason, "
@@ -35,26 +30,6 @@ TIMELINE_COLUMNS = (
     "error_rate, errors, vus, cpu_cores, cpu_pct_of_limit, memory_bytes, memory_pct_of_limit, "
     "throttled_share"
 ).split(", ")
-
-
-def build_results(root: Path, cells: list[str] = CELLS) -> Path:
-    """A results/ directory as the workflow leaves it before the aggregate stage."""
-    results = root / "results"
-    for sub in ("meta", "resources", "tidy"):
-        (results / sub).mkdir(parents=True, exist_ok=True)
-    for cell in cells:
-        shutil.copy(DATA / "cells" / "meta" / f"{cell}.json", results / "meta")
-        shutil.copy(DATA / "cells" / "resources" / f"{cell}.csv", results / "resources")
-        tidy_k6_json(DATA / "k6" / f"{cell}.json.gz", results / "tidy" / f"{cell}.parquet")
-    return results
-
-
-def aggregate(results: Path, cells: list[str] = CELLS, **thresholds: float) -> list[str]:
-    return aggregate_results(
-        [CellFiles.in_results(results, cell) for cell in cells],
-        AggregateOutputs.in_results(results),
-        Thresholds(**thresholds),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_aggregate import aggregate, build_results
 
 from conftest import REPO
+from recorded_cells import aggregate, build_results
 from tierbench.aggregate.compare import (
     CompareSettings,
     compare_runs,

@@ -7,9 +7,9 @@ import json
 import shutil
 
 import polars as pl
-from test_aggregate import aggregate, build_results
 
 from conftest import DATA
+from recorded_cells import aggregate, build_results
 from tierbench.charts.comparison.race_frame import race_figure
 from tierbench.charts.comparison.results import load_chart_data
 

@@ -450,7 +450,7 @@ def test_summary_and_warnings_list_the_pre_flight_warnings_once(tmp_path):
 
 
 def test_recorded_metas_without_the_key_get_no_pre_flight_section(tmp_path):
-    from test_aggregate import aggregate, build_results
+    from recorded_cells import aggregate, build_results
 
     results = build_results(tmp_path, ["fast-xs"])
     aggregate(results, ["fast-xs"])

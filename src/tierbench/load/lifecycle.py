@@ -20,10 +20,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from tierbench import __version__
+from tierbench.cell_meta import CellIdentity
 from tierbench.config.limits import LimitSet, format_bytes
 from tierbench.config.sweep import Cell, Sweep
 from tierbench.files import OutputSet
@@ -125,22 +127,22 @@ def ready_line(placement: Placement, check: LimitCheck, health_s: float) -> str:
 
 
 def cell_identity(sweep: Sweep, cell: Cell, placement: Placement) -> dict[str, Any]:
-    """Which cell a meta is of: the first keys of every meta, failed or not."""
-    return {
-        "tierbench_version": __version__,
-        "cell": cell.name,
-        "runtime": cell.runtime,
-        "tier": cell.tier,
-        "repeat": cell.repeat,
-        "service": placement.runtime.service,
-        "port": placement.runtime.port,
-        # What the runtime's config (or its variant) set on the service, over the Compose
-        # file's own environment.
-        "environment": dict(placement.runtime.environment),
-        "variant_of": sweep.runtime_settings.get(cell.runtime, {}).get("variant_of"),
-        "tier_order": sweep.tiers[cell.tier].order,
-        "backend": sweep.backend,
-    }
+    """Which cell a record is of: the first keys of every meta and capacity record,
+    failed or not (`CellIdentity`'s fields)."""
+    identity = CellIdentity(
+        tierbench_version=__version__,
+        cell=cell.name,
+        runtime=cell.runtime,
+        tier=cell.tier,
+        repeat=cell.repeat,
+        service=placement.runtime.service,
+        port=placement.runtime.port,
+        environment=dict(placement.runtime.environment),
+        variant_of=sweep.runtime_settings.get(cell.runtime, {}).get("variant_of"),
+        tier_order=sweep.tiers[cell.tier].order,
+        backend=sweep.backend,
+    )
+    return {f.name: getattr(identity, f.name) for f in fields(identity)}
 
 
 class CellRun:

@@ -127,6 +127,15 @@ def footer_and_legend(
     }
 
 
+def title_and_footer(
+    title: str, footer: str, x: float, title_size: int, footer_size: int, legend: Legend
+) -> tuple[list[dict], dict]:
+    """A summary image's bold title at the top left and its footer at the bottom left (the
+    two annotations, in that order) and the layout keys that show its legend."""
+    note, legend_keys = footer_and_legend(footer, x, 0.0, footer_size, align="left", legend=legend)
+    return [paper_text(f"<b>{title}</b>", x, 0.995, title_size), note], legend_keys
+
+
 def base_layout(width: int, height: int) -> dict:
     """Layout shared by every figure: white background, readable fonts, no MathJax needed."""
     return {

@@ -274,17 +274,39 @@ def run_k6(
             f"k6 exited with code {exit_code} running {script}; its message:\n"
             + k6_error_lines(log_file.read_text(errors="replace"))
         )
-    duration = run_duration(_read_summary(summary_json))
-    if duration is None:
-        duration = (ended - started, "process wall time from resume to exit (k6 counted nothing)")
+    return finished_run(
+        exit_code,
+        _read_summary(summary_json),
+        (started_at, resumed_at),
+        (spawned, started, ended),
+        usage.ru_utime + usage.ru_stime,
+        exited_at,
+        "process wall time from resume to exit (k6 counted nothing)",
+    )
+
+
+def finished_run(
+    exit_code: int,
+    summary: dict,
+    asked_and_resumed: tuple[datetime, datetime],
+    clock: tuple[float, float, float],
+    cpu_s: float,
+    exited_at: datetime,
+    counted_nothing: str,
+) -> K6Run:
+    """A finished run: k6's own duration from its summary, else the monotonic `clock`'s
+    (spawned, started, ended) time from resume to exit, with `counted_nothing` as its
+    source."""
+    spawned, started, ended = clock
+    duration = run_duration(summary) or (ended - started, counted_nothing)
     return K6Run(
         exit_code=exit_code,
-        started_at=started_at,
-        resumed_at=resumed_at,
+        started_at=asked_and_resumed[0],
+        resumed_at=asked_and_resumed[1],
         duration_s=duration[0],
         duration_source=duration[1],
         wall_s=ended - spawned,
-        cpu_s=usage.ru_utime + usage.ru_stime,
+        cpu_s=cpu_s,
         exited_at=exited_at,
     )
 

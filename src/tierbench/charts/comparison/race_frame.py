@@ -9,18 +9,15 @@ import numpy as np
 from tierbench.charts import theme
 from tierbench.charts.comparison.frame_parts import (
     COLUMNS,
-    CONTENDED_NOTE,
     ROWS,
     axis_name,
-    banner,
     cell_note,
     format_value,
-    legend_annotations,
+    headings,
     nice_top,
     panel_axes,
     panel_title,
     tier_banner,
-    tier_contended,
 )
 from tierbench.charts.comparison.frame_plan import cumulative_until, eased_value_at, series_until
 from tierbench.charts.comparison.results import ChartData
@@ -289,14 +286,11 @@ def _total_panel(moment: _Moment) -> tuple[list[dict], dict]:
 def _headings(moment: _Moment, tier_index: int) -> list[dict]:
     """The banner (the tier, the moment and the load) and the legend above the panels."""
     data, tier, now = moment.data, moment.tier, moment.now
-    contended = f" · {CONTENDED_NOTE}" if tier_contended(data, tier) else ""
     subtitle = (
         f"t = {now:.0f} s of {moment.end:.0f} s{_load_at(data, tier, now)} · tier "
-        f"{tier_index + 1} of {len(data.tiers)}" + contended
+        f"{tier_index + 1} of {len(data.tiers)}"
     )
-    return banner(tier_banner(tier), subtitle, moment.font_size) + legend_annotations(
-        data, moment.colours, tier, moment.font_size
-    )
+    return headings(data, moment.colours, tier, (tier_banner(tier), subtitle), moment.font_size)
 
 
 def _load_at(data: ChartData, tier: TierHeading, now: float) -> str:

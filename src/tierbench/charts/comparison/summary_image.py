@@ -107,23 +107,15 @@ def summary_figure(data: ChartData, width: int = MIN_WIDTH, height: int = MIN_HE
         x0, y1, _, _ = box
         title = f"<b>{panel[1]}</b>"
         annotations.append(theme.paper_text(title, x0, y1 + 0.01, font_size + 1, yanchor="bottom"))
-    annotations.append(
-        theme.paper_text(
-            f"<b>{' vs '.join(data.runtimes)} across resource tiers</b>",
-            0.035,
-            0.995,
-            round(font_size * 1.7),
-        )
-    )
-    footer, legend = theme.footer_and_legend(
+    texts, legend = theme.title_and_footer(
+        f"{' vs '.join(data.runtimes)} across resource tiers",
         footer_text(data),
         0.035,
-        0.0,
+        round(font_size * 1.7),
         font_size - 1,
-        align="left",
-        legend=theme.Legend(0.985, 0.995, font_size + 1),
+        theme.Legend(0.985, 0.995, font_size + 1),
     )
-    annotations.append(footer)
+    annotations += texts
     layout.update(
         {
             "annotations": annotations,

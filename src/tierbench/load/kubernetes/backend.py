@@ -38,8 +38,8 @@ from tierbench.load.k6 import (
     PAUSED_BEFORE_RUN,
     K6Error,
     K6Run,
+    finished_run,
     k6_error_lines,
-    run_duration,
 )
 from tierbench.load.kubernetes.cluster import CONFLICT, NOT_FOUND, ClusterClients, api_status
 from tierbench.load.kubernetes.manifests import (
@@ -574,20 +574,15 @@ class KubernetesBackend(Backend):
             summary = json.loads(request.summary_json.read_text())
         except (OSError, ValueError):
             summary = {}
-        duration = run_duration(summary) or (
-            ended - started,
-            "wall time from resume to the exit code seen in the pod (k6 counted nothing)",
-        )
         cpu_s = sampler.k6_cpu_seconds()
-        return K6Run(
-            exit_code=exit_code,
-            started_at=started_at,
-            resumed_at=resumed_at,
-            duration_s=duration[0],
-            duration_source=duration[1],
-            wall_s=ended - spawned,
-            cpu_s=0.0 if cpu_s is None else cpu_s,
-            exited_at=datetime.now(UTC) - timedelta(seconds=time.monotonic() - ended),
+        return finished_run(
+            exit_code,
+            summary,
+            (started_at, resumed_at),
+            (spawned, started, ended),
+            0.0 if cpu_s is None else cpu_s,
+            datetime.now(UTC) - timedelta(seconds=time.monotonic() - ended),
+            "wall time from resume to the exit code seen in the pod (k6 counted nothing)",
         )
 
     def _run_testrun(

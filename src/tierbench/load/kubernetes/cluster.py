@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from tierbench.load.backend import BackendError
 
@@ -25,20 +25,6 @@ class ExecResult:
     stderr: str
 
 
-class PodExec(Protocol):
-    def run(
-        self,
-        namespace: str,
-        pod: str,
-        container: str,
-        command: list[str],
-        timeout_s: float = 60.0,
-        sink: BinaryIO | None = None,
-    ) -> ExecResult:
-        """Run `command`; stdout goes to `sink` when given (and is then empty here)."""
-        ...
-
-
 @dataclass(frozen=True)
 class ClusterClients:
     core: Any  # kubernetes.client.CoreV1Api
@@ -46,7 +32,7 @@ class ClusterClients:
     batch: Any  # kubernetes.client.BatchV1Api
     custom: Any  # kubernetes.client.CustomObjectsApi
     version: Any  # kubernetes.client.VersionApi
-    exec: PodExec
+    exec: StreamExec  # or a fake with the same `run`
 
 
 def api_status(error: BaseException) -> int | None:
@@ -116,6 +102,7 @@ class StreamExec:
         timeout_s: float = 60.0,
         sink: BinaryIO | None = None,
     ) -> ExecResult:
+        """Run `command`; stdout goes to `sink` when given (and is then empty here)."""
         from kubernetes.stream import stream
 
         response = stream(

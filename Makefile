@@ -8,13 +8,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SNAKEMAKE_ARGS ?=
 
-.PHONY: bench capacity test check doctor setup venv docker images chromium lint dag
+.PHONY: bench capacity variants test check doctor setup venv docker images chromium lint dag
 
 bench: setup chromium
 	$(BIN)/snakemake --cores 1 $(SNAKEMAKE_ARGS)
 
 capacity: setup chromium
 	$(BIN)/snakemake --cores 1 capacity $(SNAKEMAKE_ARGS)
+
+# The reference stack with the Python runtime's variants (config/variants.yaml), run in
+# variants/: its results go to variants/results/, apart from the default sweep's
+# (`make variants SNAKEMAKE_ARGS=capacity` for their capacity search).
+variants: setup chromium
+	$(BIN)/snakemake --cores 1 --configfile config/variants.yaml -d variants $(SNAKEMAKE_ARGS)
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

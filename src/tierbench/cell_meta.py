@@ -70,6 +70,11 @@ class CellMeta(CellIdentity):
     runtime_workers: int | None = None
     preflight: list[str] | None = None  # None: no pre-flight ran before the cell
     load_side: dict[str, Any] | None = None
+    # The spans the runtime ended during the load and those its trace sink received of
+    # them (config `span_delivery`); None when not checked.
+    spans_expected: int | None = None
+    spans_received: int | None = None
+    spans_lost: int | None = None
 
     def limit(self, key: str) -> float | None:
         """A limit as applied (as requested where it was never read back)."""

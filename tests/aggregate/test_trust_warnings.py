@@ -75,3 +75,20 @@ def test_spread_warning_uses_the_threshold() -> None:
 def test_thresholds_from_config_ignore_unknown_keys() -> None:
     limits = Thresholds.from_mapping({"max_cv": 0.2, "unrelated": 1})
     assert limits.max_cv == 0.2 and limits.max_error_rate == Thresholds().max_error_rate
+
+
+def test_a_cell_that_lost_spans_is_warned_about_and_one_that_did_not_is_quiet() -> None:
+    lost = warnings_for(
+        meta_changes={"spans_expected": 400, "spans_received": 310, "spans_lost": 90}
+    )
+    assert len(lost) == 1
+    assert lost[0].startswith("fast-s: spans lost: the runtime ended 400 spans")
+    assert "received 310" in lost[0]
+    assert (
+        warnings_for(meta_changes={"spans_expected": 4, "spans_received": 4, "spans_lost": 0}) == []
+    )
+
+
+def test_a_recorded_meta_of_an_earlier_version_reads_without_the_span_counts() -> None:
+    meta = CellMeta.from_json(META)
+    assert (meta.spans_expected, meta.spans_received, meta.spans_lost) == (None, None, None)

@@ -84,6 +84,14 @@ def outcome(failing: StepResult, best: StepResult | None = None, **flags) -> Sea
         (step(105, percentile_ms=400.0, cpu_pct=99.0, throttled_share=0.8), "cpu", False),
         (step(105, percentile_ms=400.0, cpu_pct=60.0, throttled_share=0.25), "cpu", False),
         (step(105, error_rate=0.2, cpu_pct=40.0), "errors", False),
+        # The tracing SDK dropped spans with the SLO kept: the step did less work than asked.
+        (step(105, spans_expected=500, spans_received=420, cpu_pct=70.0), "tracing", False),
+        # Spans lost while the CPU was full: the CPU is the limit, the loss its symptom.
+        (
+            step(105, spans_expected=500, spans_received=420, cpu_pct=99.0, percentile_ms=400.0),
+            "cpu",
+            False,
+        ),
         (step(105, percentile_ms=400.0, cpu_pct=40.0), "latency", False),
         (step(105, percentile_ms=400.0, cpu_pct=40.0, throttled_share=0.1), "latency", False),
     ],

@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from conftest import REPO, Workdir, containers_of, planned_cells
+from conftest import REPO, Workdir, containers_of, planned_cells, run_snakemake
 from tierbench.compose_project import read_compose_project
 from tierbench.config.limits import LimitSet
 from tierbench.config.sweep import ConfigError, load_sweep
@@ -65,6 +65,31 @@ def test_adding_a_variant_leaves_its_runtimes_cells_as_they_were(workdir: Workdi
     changed = hashes(with_variants(workdir, {"slow": {"environment": {"COST_MS": "9"}}}))
     assert changed["web-slow-s"] != after["web-slow-s"]
     assert changed["web-s"] == after["web-s"]
+
+
+def test_the_reference_variants_config_plans_its_rows_in_a_directory_of_its_own():
+    """`make variants`: config/variants.yaml, run in variants/ (`-d variants`, so its
+    results are variants/results/), plans the Python runtime's three variants beside
+    python and ts at every tier, each with its switches."""
+    directory = REPO / "variants"
+    config_file = REPO / "config" / "variants.yaml"
+    result = run_snakemake(directory, "-n", "sweep", "--configfile", str(config_file))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    rows = ["ts", "python", "python-httpx", "python-fastapi_telemetry", "python-default"]
+    assert planned_cells(result.stdout) == {
+        f"{row}-{tier}" for row in rows for tier in ["xs", "s", "m", "l"]
+    }
+    sweep = load_sweep(yaml.safe_load(config_file.read_text()), base_dir=directory)
+    assert list(sweep.runtimes) == rows
+    assert sweep.compose_file.resolve() == REPO / "config" / "compose.yaml"
+    environments = {row: dict(sweep.runtimes[row].environment) for row in rows}
+    assert environments == {
+        "ts": {},
+        "python": {},
+        "python-httpx": {"LLM_CLIENT": "httpx"},
+        "python-fastapi_telemetry": {"FASTAPI_TELEMETRY": "on"},
+        "python-default": {"LLM_CLIENT": "httpx", "FASTAPI_TELEMETRY": "on"},
+    }
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,20 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "config" / "compose.yaml"
 
 CONFIG_FILE = ROOT / "config" / "config.yaml"
+VARIANTS_FILE = ROOT / "config" / "variants.yaml"
+# The variants of config/variants.yaml the suite also runs: `python-default` sets both of
+# the Python runtime's switches (LLM_CLIENT=httpx, FASTAPI_TELEMETRY=on), so it covers the
+# other two variants' code paths at the cost of one more container.
+CONTRACT_VARIANTS = ["python-default"]
+
+
+@dataclass(frozen=True)
+class VariantService:
+    """A variant row run as a Compose service of its own in the test stack: its runtime's
+    service (image and settings) with the variant's environment over it."""
+
+    base: str
+    environment: dict[str, str]
 
 
 def configured_runtimes() -> dict[str, str]:
@@ -30,7 +44,26 @@ def configured_runtimes() -> dict[str, str]:
     return {name: spec["service"] for name, spec in runtimes.items()}
 
 
-AGENT_SERVICES = configured_runtimes()
+def contract_variants() -> dict[str, tuple[str, VariantService]]:
+    """Variant row -> (its service in the test stack, what that service is), for each of
+    CONTRACT_VARIANTS as config/variants.yaml defines it."""
+    runtimes = yaml.safe_load(VARIANTS_FILE.read_text())["runtimes"]
+    variants = {}
+    for row in CONTRACT_VARIANTS:
+        runtime, _, variant = row.partition("-")
+        spec = runtimes[runtime]
+        environment = spec["variants"][variant]["environment"]
+        variants[row] = (
+            f"{spec['service']}-{variant}",
+            VariantService(spec["service"], {k: str(v) for k, v in environment.items()}),
+        )
+    return variants
+
+
+VARIANTS = contract_variants()
+# Runtime name -> the Compose service that runs it in the test stack.
+AGENT_SERVICES = configured_runtimes() | {row: service for row, (service, _) in VARIANTS.items()}
+VARIANT_SERVICES = dict(VARIANTS.values())
 
 
 def stack_ports(base: int) -> tuple[int, dict[str, int]]:
@@ -95,6 +128,11 @@ def stack_override(
             "environment": {**agent_environment, "PORT": str(agent_ports[runtime])},
             "deploy": {"resources": {"limits": limits}},
         }
+        if variant := VARIANT_SERVICES.get(service):
+            services[service]["extends"] = {"file": str(COMPOSE_FILE), "service": variant.base}
+            services[service]["environment"] |= variant.environment
+            # Its spans are sent under its own service name, as each runtime's are.
+            services[service]["environment"]["OTEL_SERVICE_NAME"] = service
     path = project_dir / "override.yaml"
     path.write_text(yaml.safe_dump({"services": services}))
     return path
@@ -142,7 +180,7 @@ def running_stack(
     limits: dict[str, str],
     environment: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """The mock and both agents as a Compose project of their own; always taken down."""
+    """The mock and every agent as a Compose project of their own; always taken down."""
     if not docker_available():
         pytest.fail("no Docker engine answers: run `make test`, which starts one")
     from tierbench.load.docker.compose import compose_client
@@ -151,7 +189,8 @@ def running_stack(
     project = f"tierbench-test-{uuid.uuid4().hex[:8]}"
     docker = compose_client([COMPOSE_FILE, override], project_name=project)
     services = ["mock-llm", *AGENT_SERVICES.values()]
-    build_images(docker, services)
+    # A variant's service runs its runtime's image: built once, under the runtime's name.
+    build_images(docker, [service for service in services if service not in VARIANT_SERVICES])
     try:
         docker.compose.up(services=services, detach=True, force_recreate=True)
         mock_url = f"http://127.0.0.1:{mock_port}"

@@ -1,10 +1,12 @@
 """A short k6 agent-flow run against each runtime in its container under tier M
 (1 CPU / 1 GB), at the seed profile's peak of 10 VUs: no request may fail, and k6's
 summary must break latency down per step. Under tier L (2 CPUs) each runtime serves with
-two processes, and the flow still never fails: a VU's connection keeps its sessions."""
+two processes, and the flow still never fails: a VU's connection keeps its sessions; every
+span either process ended reaches the trace sink."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -14,6 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+
+from tierbench.load.docker.containers import local_json
+from tierbench.load.span_delivery import SpanCounter, SpanDeliverySettings
 
 from .conftest import (
     AGENT_SERVICES,
@@ -76,12 +82,28 @@ def test_agent_flow_with_workers_following_the_cpu_limit(
 ) -> None:
     url = stack_l.agent_urls[runtime]
     assert httpx.get(f"{url}/healthz", timeout=5).json() == {"status": "ok", "workers": 2}
+    spans = span_counter_of(stack_l, runtime)
+    before = spans.mark()
     summary = tmp_path / "summary.json"
     completed = run_agent_flow(url, summary)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     metrics = json.loads(summary.read_text())["metrics"]
     assert metrics["http_req_failed"]["value"] == 0
     assert metrics["checks"]["fails"] == 0
+    # Both processes' spans are counted, flushed and delivered: the count one process
+    # answers is the runtime's, and its flush reaches the other.
+    delivery = spans.delivered_since(before)
+    assert delivery.expected > 0 and delivery.received == delivery.expected, delivery
+
+
+def span_counter_of(stack: Stack, runtime: str) -> SpanCounter:
+    """The reference config's span-delivery check, on this stack's ports."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["span_delivery"]
+    settings = SpanDeliverySettings.from_config(config)
+    assert settings is not None
+    settings = dataclasses.replace(settings, sink_port=int(stack.mock_url.rsplit(":", 1)[1]))
+    port = int(stack.agent_urls[runtime].rsplit(":", 1)[1])
+    return SpanCounter(settings, local_json, port, AGENT_SERVICES[runtime])
 
 
 @pytest.mark.parametrize("runtime", list(AGENT_SERVICES))

@@ -1,7 +1,8 @@
 """The agent HTTP contract (services/agent-api.openapi.yaml), run over real HTTP against
 each runtime in its container under the smallest tier (0.25 CPU / 256 MB).
 
-Every test runs once per runtime; the tests at the end compare the two runtimes directly.
+Every test runs once per runtime, and once for the Python runtime as people write it first
+(conftest.CONTRACT_VARIANTS); the tests at the end compare them all directly.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from .conftest import MAX_BODY_BYTES, SESSION_MAX_TURNS
+from .conftest import AGENT_SERVICES, MAX_BODY_BYTES, SESSION_MAX_TURNS
 
 pytestmark = pytest.mark.docker
 
@@ -297,7 +298,7 @@ def test_each_message_is_traced(agent: httpx.Client, mock: httpx.Client, runtime
     sent = 3
     for content in ["hello", TOOL_PROMPT, "thanks"]:
         assert agent.post(f"/v1/sessions/{session}/messages", json={"content": content}).is_success
-    sdk = SDK_NAMES.get(runtime)
+    sdk = SDK_NAMES.get(runtime.partition("-")[0])  # a variant row traces as its runtime
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         after = mock.get("/sink/stats").json()
@@ -310,6 +311,36 @@ def test_each_message_is_traced(agent: httpx.Client, mock: httpx.Client, runtime
     assert after["traces"] - before["traces"] >= sent
     assert after["rejected"] == before["rejected"]
     assert after["unauthorized"] == before["unauthorized"]
+
+
+def sink_spans_of(mock: httpx.Client, service: str) -> int:
+    return mock.get("/sink/stats").json()["spans_by_service"].get(service, 0)
+
+
+def test_every_span_ended_reaches_the_sink(
+    agent: httpx.Client, mock: httpx.Client, runtime: str
+) -> None:
+    """The runtime's count of ended spans (GET /tracing/stats) is what the sink receives
+    from its service once the runtime flushed (POST /tracing/flush), span for span."""
+    service = AGENT_SERVICES[runtime]
+    ended_before, received_before = agent.get("/tracing/stats").json(), sink_spans_of(mock, service)
+    assert ended_before["tracing"] == "on"
+    session = new_session(agent)
+    for content in ["hello", TOOL_PROMPT]:
+        assert agent.post(f"/v1/sessions/{session}/messages", json={"content": content}).is_success
+    flushed = agent.post("/tracing/flush")
+    assert flushed.status_code == 200
+    # One turn: its trace and LLM call; the tool turn: two LLM calls, two tools.
+    expected = flushed.json()["spans_ended"] - ended_before["spans_ended"]
+    assert expected == 2 + 5
+    deadline = time.monotonic() + 5
+    received = sink_spans_of(mock, service) - received_before
+    while received < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        received = sink_spans_of(mock, service) - received_before
+    assert received == expected
+    assert_error(agent.get("/tracing/flush"), 405, "method_not_allowed")
+    assert_error(agent.post("/tracing/stats"), 405, "method_not_allowed")
 
 
 # --- both runtimes behave identically -----------------------------------------------------

@@ -23,6 +23,8 @@ def test_openapi_document_lists_the_contract() -> None:
         "/v1/sessions",
         "/v1/sessions/{id}",
         "/v1/sessions/{id}/messages",
+        "/tracing/stats",
+        "/tracing/flush",
     }
     assert set(paths["/v1/sessions/{id}"]) >= {"get", "delete"}
     messages = paths["/v1/sessions/{id}/messages"]["post"]["responses"]

@@ -17,13 +17,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import httpx
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .switches import FASTAPI_TELEMETRY, LLM_CLIENT
 from .tools import TOOL_DEFINITIONS, run_tool
-from .tracing import TRACING_ENABLED, shutdown_tracing, start_turn_trace
+from .tracing import (
+    TRACING_ENABLED,
+    flush_tracing,
+    shutdown_tracing,
+    start_turn_trace,
+    tracing_stats,
+)
 from .workers import worker_count
 
 PORT = int(os.environ.get("PORT", "8082"))
@@ -145,7 +153,48 @@ def require_object(body: Any) -> dict:
 # The LLM
 
 
-async def call_llm(client: aiohttp.ClientSession, messages: list[dict]) -> dict:
+LlmClient = aiohttp.ClientSession | httpx.AsyncClient
+
+
+async def post_llm(
+    client: LlmClient, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """POST one chat completion with either client; its status and whole body."""
+    if isinstance(client, httpx.AsyncClient):
+        response = await client.post(url, content=body, headers=headers)
+        return response.status_code, response.content
+    async with client.post(url, data=body, headers=headers) as response:
+        return response.status, await response.read()
+
+
+def open_llm_client() -> LlmClient:
+    if LLM_CLIENT == "httpx":
+        # As the OpenAI Python SDK makes its client when given none (openai-python,
+        # src/openai/_base_client.py `_DefaultAsyncHttpxClient`, src/openai/_constants.py):
+        # DEFAULT_TIMEOUT = httpx.Timeout(timeout=600, connect=5.0),
+        # DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=1000,
+        # max_keepalive_connections=100) (httpx's keep-alive expiry, 5 s), and
+        # follow_redirects=True. LLM_TIMEOUT_MS still bounds each call, as with aiohttp.
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout=600, connect=5.0),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            follow_redirects=True,
+        )
+    # aiohttp rather than httpx: httpx's pool (httpcore 1.0) scans every connection for each
+    # idle one on every request, so a call costs more the more connections a burst opened,
+    # and stays so while they are kept alive; aiohttp's cost per call does not grow with them.
+    connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=60)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
+
+
+async def close_llm_client(client: LlmClient) -> None:
+    if isinstance(client, httpx.AsyncClient):
+        await client.aclose()
+    else:
+        await client.close()
+
+
+async def call_llm(client: LlmClient, messages: list[dict]) -> dict:
     payload = {
         "model": LLM_MODEL,
         "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *messages],
@@ -156,19 +205,21 @@ async def call_llm(client: aiohttp.ClientSession, messages: list[dict]) -> dict:
     )
     try:
         async with asyncio.timeout(LLM_TIMEOUT_S):
-            async with client.post(
+            status, body = await post_llm(
+                client,
                 f"{LLM_BASE_URL}/chat/completions",
-                data=orjson.dumps(payload),
-                headers={
-                    "content-type": "application/json",
-                    "authorization": f"Bearer {LLM_API_KEY}",
-                },
-            ) as response:
-                status = response.status
-                body = await response.read()
+                orjson.dumps(payload),
+                {"content-type": "application/json", "authorization": f"Bearer {LLM_API_KEY}"},
+            )
     except TimeoutError:
         raise timeout_error from None
-    except aiohttp.ClientError as error:
+    except httpx.TimeoutException as error:
+        # httpx's own timeouts (the SDK's 5 s to connect) can end a call before
+        # LLM_TIMEOUT_MS does; aiohttp's client has none, so there the call waits for it.
+        raise HttpError(
+            504, "upstream_timeout", f"the LLM did not answer in time: {error!r}"
+        ) from None
+    except (aiohttp.ClientError, httpx.HTTPError, httpx.InvalidURL) as error:
         raise HttpError(502, "upstream_error", f"the LLM could not be reached: {error}") from None
     try:
         answer = orjson.loads(body)
@@ -198,7 +249,7 @@ async def call_llm(client: aiohttp.ClientSession, messages: list[dict]) -> dict:
 # One conversation turn: LLM, tools when asked, LLM again.
 
 
-async def send_message(client: aiohttp.ClientSession, session: Session, content: str) -> dict:
+async def send_message(client: LlmClient, session: Session, content: str) -> dict:
     if session.turns >= SESSION_MAX_TURNS:
         raise HttpError(409, "session_full", f"session has reached {SESSION_MAX_TURNS} turns")
     trace = start_turn_trace(session.id, content)
@@ -295,38 +346,42 @@ async def send_message(client: aiohttp.ClientSession, session: Session, content:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    # aiohttp rather than httpx: httpx's pool (httpcore 1.0) scans every connection for each
-    # idle one on every request, so a call costs more the more connections a burst opened,
-    # and stays so while they are kept alive; aiohttp's cost per call does not grow with them.
-    connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=60)
-    app.state.llm = aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=None)
-    )
+    app.state.llm = open_llm_client()
     evictor = asyncio.create_task(evict_periodically())
     print(
         f"agent-python listening on http://{HOST}:{PORT} "
-        f"(LLM {LLM_BASE_URL}, tracing {'on' if TRACING_ENABLED else 'off'})",
+        f"(LLM {LLM_BASE_URL} through {LLM_CLIENT}, tracing {'on' if TRACING_ENABLED else 'off'}, "
+        f"FastAPI telemetry {FASTAPI_TELEMETRY})",
         flush=True,
     )
     try:
         yield
     finally:
         evictor.cancel()
-        await app.state.llm.close()
+        await close_llm_client(app.state.llm)
         shutdown_tracing()
 
 
 # FastAPI's own OpenTelemetry spans (HTTP requests, dependency resolution, endpoints,
-# serialization) are off: they would ride on the global tracer provider the Langfuse client
-# sets, pass through its span processor on every request, and never be exported (Langfuse
-# exports its own observations only). The runtime traces what the Bun runtime traces: each
-# agent turn, its LLM generations and its tool calls.
+# serialization) are off unless FASTAPI_TELEMETRY=on: they would ride on the global tracer
+# provider the Langfuse client sets, pass through its span processor on every request, and
+# never be exported (Langfuse exports its own observations only). The runtime traces what
+# the Bun runtime traces: each agent turn, its LLM generations and its tool calls.
+#
+# FASTAPI_TELEMETRY=on passes no `telemetry` argument, FastAPI's default (0.163): tracing,
+# metrics and logs on, each acting once a global provider for it is set. With TRACING=on
+# the global tracer provider is the one Langfuse exports through, so every request gets a
+# server span (`GET /healthz`) and operation spans (`fastapi.dependencies`,
+# `fastapi.endpoint`), each handed to Langfuse's span processor and dropped by its export
+# filter. No meter or logger provider is set, so no metrics or logs are recorded
+# (FASTAPI_OTEL_AUTO_CONFIGURE, unset, would add OTLP exporters). With TRACING=off no
+# provider is set and FastAPI's telemetry does nothing either way.
 app = FastAPI(
     lifespan=lifespan,
     docs_url=None,
     redoc_url=None,
     openapi_url=None,
-    telemetry={"tracing": False},
+    telemetry=None if FASTAPI_TELEMETRY == "on" else {"tracing": False},
 )
 
 
@@ -356,6 +411,16 @@ async def on_unexpected_error(_: Request, error: Exception) -> Response:
 @app.get("/healthz")
 async def healthz() -> Response:
     return json_response({"status": "ok", "workers": WORKERS})
+
+
+@app.get("/tracing/stats")
+async def get_tracing_stats() -> Response:
+    return json_response(tracing_stats())
+
+
+@app.post("/tracing/flush")
+async def post_tracing_flush() -> Response:
+    return json_response(await asyncio.to_thread(flush_tracing))
 
 
 @app.post("/v1/sessions")

@@ -2,7 +2,7 @@
 // services/agent-python implements the same contract on FastAPI.
 
 import { TOOL_DEFINITIONS, runTool } from "./tools";
-import { shutdownTracing, startTurnTrace, tracingEnabled } from "./tracing";
+import { flushTracing, shutdownTracing, startTurnTrace, tracingEnabled, tracingStats } from "./tracing";
 import { workerCount } from "./workers";
 
 const env = process.env;
@@ -267,6 +267,14 @@ async function route(request: Request): Promise<Response> {
   if (pathname === "/healthz") {
     if (method !== "GET") throw methodNotAllowed("GET");
     return Response.json({ status: "ok", workers: WORKERS });
+  }
+  if (pathname === "/tracing/stats") {
+    if (method !== "GET") throw methodNotAllowed("GET");
+    return Response.json(tracingStats());
+  }
+  if (pathname === "/tracing/flush") {
+    if (method !== "POST") throw methodNotAllowed("POST");
+    return Response.json(await flushTracing());
   }
   if (pathname === "/v1/sessions") {
     if (method !== "POST") throw methodNotAllowed("POST");

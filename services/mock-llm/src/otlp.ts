@@ -3,8 +3,12 @@
 //
 //   ExportTraceServiceRequest.resource_spans = 1 -> ResourceSpans.scope_spans = 2
 //   -> ScopeSpans.spans = 2 -> Span { trace_id = 1, name = 5 }
+//   ResourceSpans.resource = 1 -> Resource.attributes = 1 -> KeyValue { key = 1,
+//   value = 2 -> AnyValue { string_value = 1 } }: the sender's `service.name`
 
-export type SpanCounts = { spans: number; traceIds: string[]; names: string[] };
+// `services` holds each span's sending service (its resource's `service.name`), one entry
+// per span, in the order of `traceIds` and `names`.
+export type SpanCounts = { spans: number; traceIds: string[]; names: string[]; services: string[] };
 
 type Field = { number: number; wire: number; start: number; end: number };
 
@@ -51,10 +55,33 @@ function* fields(bytes: Uint8Array, start: number, end: number): Generator<Field
 
 const decoder = new TextDecoder();
 
+function stringField(bytes: Uint8Array, start: number, end: number, number: number): string | null {
+  for (const field of fields(bytes, start, end)) {
+    if (field.number === number && field.wire === 2) return decoder.decode(bytes.subarray(field.start, field.end));
+  }
+  return null;
+}
+
+// The `service.name` attribute of a ResourceSpans' resource, or "unknown".
+function serviceName(bytes: Uint8Array, start: number, end: number): string {
+  for (const resource of fields(bytes, start, end)) {
+    if (resource.number !== 1 || resource.wire !== 2) continue;
+    for (const attribute of fields(bytes, resource.start, resource.end)) {
+      if (attribute.number !== 1 || attribute.wire !== 2) continue;
+      if (stringField(bytes, attribute.start, attribute.end, 1) !== "service.name") continue;
+      for (const value of fields(bytes, attribute.start, attribute.end)) {
+        if (value.number === 2 && value.wire === 2) return stringField(bytes, value.start, value.end, 1) ?? "unknown";
+      }
+    }
+  }
+  return "unknown";
+}
+
 export function countOtlpProtobufSpans(bytes: Uint8Array): SpanCounts {
-  const counts: SpanCounts = { spans: 0, traceIds: [], names: [] };
+  const counts: SpanCounts = { spans: 0, traceIds: [], names: [], services: [] };
   for (const resource of fields(bytes, 0, bytes.length)) {
     if (resource.number !== 1 || resource.wire !== 2) continue;
+    const service = serviceName(bytes, resource.start, resource.end);
     for (const scope of fields(bytes, resource.start, resource.end)) {
       if (scope.number !== 2 || scope.wire !== 2) continue;
       for (const span of fields(bytes, scope.start, scope.end)) {
@@ -68,6 +95,7 @@ export function countOtlpProtobufSpans(bytes: Uint8Array): SpanCounts {
         }
         counts.traceIds.push(traceId);
         counts.names.push(name);
+        counts.services.push(service);
       }
     }
   }

@@ -18,6 +18,12 @@ const MIN_TOKENS = Number(env.MOCK_MIN_TOKENS ?? 12);
 const MAX_TOKENS = Number(env.MOCK_MAX_TOKENS ?? 40);
 const MAX_BODY_BYTES = Number(env.MAX_BODY_BYTES ?? 16 * 1024 * 1024);
 const MODEL = env.MOCK_MODEL ?? "mock-gpt";
+// Services (OTLP `service.name`) whose span exports the sink refuses with HTTP 400, as a
+// Langfuse server that rejects a batch: the SDK drops those spans. Tests use it to lose
+// spans on purpose; empty (the default) accepts every export.
+const SINK_REJECT_SERVICES = new Set(
+  (env.MOCK_SINK_REJECT_SERVICES ?? "").split(",").map((name) => name.trim()).filter(Boolean),
+);
 
 const VOCABULARY = (
   "the a service answer request runtime tier memory latency token stream session agent " +
@@ -315,6 +321,9 @@ function emptySink() {
     by_path: {} as Record<string, number>,
     by_sdk: {} as Record<string, number>,
     span_names: {} as Record<string, number>,
+    // Spans counted by their sender's `service.name`, and those refused per service.
+    spans_by_service: {} as Record<string, number>,
+    rejected_spans_by_service: {} as Record<string, number>,
   };
 }
 const sink = emptySink();
@@ -350,14 +359,23 @@ function bump(table: Record<string, number>, key: string) {
   if (key in table || Object.keys(table).length < MAX_SPAN_NAMES) table[key] = (table[key] ?? 0) + 1;
 }
 
+function jsonServiceName(resource: any): string {
+  for (const attribute of resource?.resource?.attributes ?? []) {
+    if (attribute?.key === "service.name") return String(attribute?.value?.stringValue ?? "unknown");
+  }
+  return "unknown";
+}
+
 function countJsonSpans(payload: any): SpanCounts {
-  const counts: SpanCounts = { spans: 0, traceIds: [], names: [] };
+  const counts: SpanCounts = { spans: 0, traceIds: [], names: [], services: [] };
   for (const resource of payload?.resourceSpans ?? []) {
+    const service = jsonServiceName(resource);
     for (const scope of resource?.scopeSpans ?? []) {
       for (const span of scope?.spans ?? []) {
         counts.spans++;
         counts.traceIds.push(String(span?.traceId ?? ""));
         counts.names.push(String(span?.name ?? ""));
+        counts.services.push(service);
       }
     }
   }
@@ -378,9 +396,14 @@ async function ingest(request: Request, path: string): Promise<Response> {
       const counts = type.includes("json")
         ? countJsonSpans(JSON.parse(new TextDecoder().decode(bytes)))
         : countOtlpProtobufSpans(bytes);
+      if (counts.services.some((service) => SINK_REJECT_SERVICES.has(service))) {
+        for (const service of counts.services) bump(sink.rejected_spans_by_service, service);
+        return Response.json({ message: "export refused (MOCK_SINK_REJECT_SERVICES)" }, { status: 400 });
+      }
       sink.spans += counts.spans;
       for (const traceId of counts.traceIds) rememberTrace(traceId);
       for (const name of counts.names) bump(sink.span_names, name);
+      for (const service of counts.services) bump(sink.spans_by_service, service);
       if (type.includes("json")) return Response.json({});
       return new Response(new Uint8Array(0), { headers: { "content-type": "application/x-protobuf" } });
     }
@@ -431,5 +454,6 @@ const server = Bun.serve({
 });
 
 console.log(
-  `mock-llm listening on http://${server.hostname}:${server.port} (ttft ${TTFT_MS} ms, ${TOKEN_MS} ms/token, ${MIN_TOKENS}-${MAX_TOKENS} tokens)`,
+  `mock-llm listening on http://${server.hostname}:${server.port} (ttft ${TTFT_MS} ms, ${TOKEN_MS} ms/token, ${MIN_TOKENS}-${MAX_TOKENS} tokens)` +
+    (SINK_REJECT_SERVICES.size ? `; refusing spans from ${[...SINK_REJECT_SERVICES].join(", ")}` : ""),
 );

@@ -87,6 +87,8 @@ def summary_table(summary: pl.DataFrame) -> list[str]:
                 text = f"{value:g}" if isinstance(value, float) else str(value)
                 if column == "runtime" and status == "crashed":
                     text += " ⚠ crashed"
+                if column == "runtime" and ": spans lost:" in (row.get("warnings") or ""):
+                    text += " ⚠ spans lost"
                 cells.append(text)
             elif status != "ok" and row.get("rps") is None:
                 # No figures: the runtime failed before any load; say so in their place.

@@ -95,8 +95,23 @@ def cell_warnings(run: Mapping[str, Any], meta: CellMeta, limits: Thresholds) ->
             "percentiles and rates from so little are unstable. Lengthen the profile's "
             "stages or shorten its warmup."
         )
+    lost = spans_lost_warning(meta)
+    if lost:
+        found.append(f"{cell}: {lost}")
     found.extend(f"{cell}: {text}" for text in meta.warnings or [])
     return found
+
+
+def spans_lost_warning(meta: CellMeta) -> str | None:
+    """A warning when the trace sink received fewer spans than the runtime ended."""
+    if not meta.spans_lost:
+        return None
+    return (
+        f"spans lost: the runtime ended {meta.spans_expected} spans and the trace sink "
+        f"received {meta.spans_received}. A tracing SDK that drops spans does less work, "
+        "so this cell's figures flatter the runtime; see the runtime's log for export "
+        "errors, give the SDK a larger queue, or treat this tier as failing."
+    )
 
 
 def spread_warnings(summary: Mapping[str, Any], limits: Thresholds) -> list[str]:

@@ -40,6 +40,7 @@ from tierbench.files import OutputSet, file_sha256
 from tierbench.load.backend import Backend, LoadRequest, Placement, RuntimeFailed
 from tierbench.load.lifecycle import CellRun, cell_identity
 from tierbench.load.samples import write_resources_csv
+from tierbench.load.span_delivery import SpanCheck, span_counter
 from tierbench.tidy.k6_json import (
     METRIC_SCHEMA,
     REQUEST_SCHEMA,
@@ -87,6 +88,10 @@ class StepRunner:
         self.held_again: list[StepResult] = []  # steps judged again with a larger VU pool
         self.steps_run = 0
         self.idle_waits_s: list[float] = []
+        endpoint = run.placement.runtime
+        self.span_counter = span_counter(
+            run.sweep.config, run.backend, endpoint.port, endpoint.service
+        )
 
     def __call__(self, rate: float, phase: str, warmup_s: float, hold_s: float) -> StepResult:
         settings = self.settings
@@ -157,6 +162,8 @@ class StepRunner:
         script = write_wrapper(raw / f"{step.name}.js", run.sweep.k6_script, step)
         out = raw / f"{step.name}.json.gz"
         assert run.sampler is not None
+        spans = SpanCheck(self.span_counter)
+        spans.start()
         k6 = run.backend.run_load(
             LoadRequest(
                 script=script,
@@ -182,10 +189,16 @@ class StepRunner:
             self.shared,
             self.settings,
         )
-        if state.status != "running" or state.oom_killed:
+        running = state.status == "running" and not state.oom_killed
+        if not running:
             result.runtime_state, result.oom_killed = state.status, bool(state.oom_killed)
-            judge(result, self.settings)
-        return result
+        delivery = spans.finish(runtime_running=running)
+        if delivery is not None:
+            result.spans_expected, result.spans_received = delivery.expected, delivery.received
+            self.run.say(delivery.line())
+        if spans.warning():
+            self.run.say(f"warning: {spans.warning()}")
+        return judge(result, self.settings)
 
     def wait_until_idle(self, backlog_s: float = 0.0) -> float:
         """Seconds waited until the runtime's CPU fell below IDLE_SHARE of its limit (an

@@ -70,6 +70,10 @@ class StepResult:
     runtime_start: str = ""  # the runtime before the step: "fresh" (just placed) or "warm"
     runtime_state: str = "running"  # ... and after it
     oom_killed: bool = False
+    # The spans the runtime ended in the step and those the trace sink received of them
+    # (config `span_delivery`); None when not checked.
+    spans_expected: int | None = None
+    spans_received: int | None = None
     passed: bool = False
     reasons: list[str] = field(default_factory=list)
 
@@ -235,6 +239,9 @@ def judge(result: StepResult, settings: CapacitySettings) -> StepResult:
         )
     if result.dropped_iterations:
         reasons.append(f"k6 dropped {result.dropped_iterations} iterations")
+    lost = spans_lost(result)
+    if lost:
+        reasons.append(f"spans lost: {lost} of {result.spans_expected} never reached the sink")
     if result.oom_killed:
         reasons.append("the runtime was OOM-killed")
     elif result.runtime_state not in ("running", ""):
@@ -242,6 +249,14 @@ def judge(result: StepResult, settings: CapacitySettings) -> StepResult:
     result.reasons = reasons
     result.passed = not reasons
     return result
+
+
+def spans_lost(result: StepResult) -> int:
+    """Spans the runtime ended in the step that the trace sink did not receive (0 when
+    not checked)."""
+    if result.spans_expected is None or result.spans_received is None:
+        return 0
+    return max(0, result.spans_expected - result.spans_received)
 
 
 def dropped_for_want_of_vus(result: StepResult, settings: CapacitySettings) -> bool:

@@ -148,6 +148,8 @@ def _cause(step: StepResult, settings: CapacitySettings, shared: bool) -> tuple[
     spare = "" if step.cpu_pct is None else f" with CPU at {step.cpu_pct:.0f} % of the limit"
     if not latency_broke and any(r.startswith("errors") for r in step.reasons):
         return "errors", f"errors broke the step{spare}"
+    if not latency_broke and any(r.startswith("spans lost") for r in step.reasons):
+        return "tracing", f"spans lost: the tracing SDK dropped spans{spare}"
     return "latency", f"the SLO broke{spare}"
 
 

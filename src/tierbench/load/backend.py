@@ -179,6 +179,15 @@ class Backend(ABC):
             return len(set(plan.load_generator_cpus) | set(plan.support_cpus)), False
         return int(self.facts()["cores"]), True
 
+    # Whether `service_json` reaches the cell's services from here (on one host, at
+    # 127.0.0.1); where not, the span-delivery check is skipped.
+    reaches_services = False
+
+    def service_json(self, port: int, method: str, path: str) -> dict[str, Any]:
+        """What a service of the cell (the runtime, a support service) answers at `path`
+        on its port, as a JSON object. OSError or ValueError when it does not answer one."""
+        raise OSError(f"the {self.name} backend cannot reach the services from here")
+
     def probe_host_speed(self, placement: Placement) -> dict[str, Any] | None:
         """Time a fixed CPU workload where the runtime runs, with nothing of the cell
         running (tierbench.load.host_speed); None where the backend cannot run it there."""

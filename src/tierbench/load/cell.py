@@ -33,6 +33,7 @@ from tierbench.load.k6 import K6Run
 from tierbench.load.lifecycle import CellRun, cell_identity
 from tierbench.load.progress import ProgressLine, SweepPosition
 from tierbench.load.samples import load_side_usage, load_side_warning, write_resources_csv
+from tierbench.load.span_delivery import SpanCheck, SpanDelivery, span_counter
 from tierbench.preflight.record import recorded_warnings
 
 
@@ -92,11 +93,15 @@ def run_cell(
             meta.orchestration_s = run.timings
             _write_failed_outputs(files, outputs, meta)
             return meta
+        spans = SpanCheck(span_counter(sweep.config, backend, *_runtime_address(run)))
+        spans.start()
         k6, rows, summary = _load(run, outputs)
         state = backend.runtime_state()
         crash = crash_evidence(state, summary, backend)
+        delivery = spans.finish(runtime_running=crash is None)
     assert run.check is not None
     meta = cell_meta(sweep, cell, run.placement, run.check, k6, summary, state, backend.facts())
+    _record_spans(run, meta, spans, delivery)
     provenance = run.provenance()
     meta.host, meta.host_speed = provenance["host"], provenance["host_speed"]
     meta.versions, meta.git_revision = provenance["versions"], provenance["git_revision"]
@@ -121,6 +126,25 @@ def run_cell(
     files.partial(outputs.meta_json).write_text(meta.json_text())
     files.commit()
     return meta
+
+
+def _runtime_address(run: CellRun) -> tuple[int, str]:
+    """The runtime's port, and its Compose service: the name its tracing SDK sends."""
+    return run.placement.runtime.port, run.placement.runtime.service
+
+
+def _record_spans(
+    run: CellRun, meta: CellMeta, spans: SpanCheck, delivery: SpanDelivery | None
+) -> None:
+    """The spans' delivery into the meta (`spans_*`; the aggregate step warns of a loss),
+    or why it could not be checked (a warning)."""
+    if delivery is not None:
+        for key, value in delivery.as_record().items():
+            setattr(meta, key, value)
+        run.say(delivery.line())
+    warning = spans.warning()
+    if warning:
+        meta.warnings.append(warning)
 
 
 def _load(run: CellRun, outputs: CellOutputs) -> tuple[K6Run, list[dict], dict[str, Any]]:

@@ -30,6 +30,7 @@ from tierbench.load.docker.containers import (
     RuntimeContainer,
     health_json,
     limits_override,
+    local_json,
     wait_until_ready,
     write_override,
 )
@@ -170,6 +171,11 @@ class DockerBackend(Backend):
     def health_report(self) -> dict[str, Any]:
         _, placement = self._placed()
         return health_json(placement.runtime.base_url + placement.runtime.health_path)
+
+    reaches_services = True
+
+    def service_json(self, port: int, method: str, path: str) -> dict[str, Any]:
+        return local_json(port, method, path)
 
     @talks_to_engine
     def check_limits(self) -> LimitCheck:

@@ -124,6 +124,18 @@ def health_json(url: str) -> dict:
     return body if isinstance(body, dict) else {}
 
 
+def local_json(port: int, method: str, path: str, timeout_s: float = 15) -> dict:
+    """The JSON object a service on 127.0.0.1:`port` answers to `method` `path` (a POST
+    with no body); OSError when it cannot be reached or answers an HTTP error, ValueError
+    when the answer is not a JSON object."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        body = json.loads(response.read() or b"null")
+    if not isinstance(body, dict):
+        raise ValueError(f"answered {body!r:.100}, not a JSON object")
+    return body
+
+
 def tcp_problem(port: int) -> str | None:
     """None when a TCP connection to 127.0.0.1:`port` succeeds, else what went wrong."""
     try:

@@ -22,15 +22,19 @@ capacity: setup chromium
 variants: setup chromium
 	$(BIN)/snakemake --cores 1 --configfile config/variants.yaml -d variants $(SNAKEMAKE_ARGS)
 
+# The tests that need no engine run on every core at once (pytest-xdist); those that drive
+# the engine run one at a time, as a sweep does: they measure, and share the host's ports.
+# Either run finding no test fails (pytest's exit code 5).
 test: setup chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist worksteal -m "not docker and not kubernetes" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "docker and not kubernetes" $(PYTEST_ARGS)
 
 # The fast loop while working: the linters and every test that needs no engine, no
 # Chromium and no cluster (under a minute; `make test` runs them all).
 check: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -m "not docker and not chromium and not kubernetes" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n auto --dist worksteal -m "not docker and not chromium and not kubernetes" $(PYTEST_ARGS)
 
 # What this host can and cannot measure well (the check every sweep starts with); it only
 # needs the virtualenv, and starts no container.

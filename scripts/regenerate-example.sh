@@ -51,10 +51,21 @@ say "pipeline benchmarks"
 $PY benchmarks/orchestration_overhead.py --rounds 2 > "$BENCH/overhead.txt"
 $PY benchmarks/mock_llm_ceiling.py > "$BENCH/mock_llm.txt"
 $PY benchmarks/llm_client_cost.py > "$BENCH/llm_client.txt"
+$PY benchmarks/k6_output_cost.py > "$BENCH/k6_output.txt"
 $PY benchmarks/render_fps.py --frames 120 > "$BENCH/render_fps.txt"
 $PY benchmarks/tidy_throughput.py --size-gb 1.0 > "$BENCH/tidy.txt"
 .venv/bin/tierbench doctor > "$OUT/doctor.txt"
 
 git checkout -- "$OUT/README.md"
+$PY scripts/readme_figures.py
+
+say "the test suite, timed (it reads the example just written)"
+# The suite checks the pages' figure blocks against their files, these two included: the
+# committed ones stand while it runs, the new ones replace them after.
+git checkout -- "$BENCH/check_time.txt" "$BENCH/test_time.txt"
+$PY scripts/readme_figures.py
+$PY benchmarks/sweep_time.py make check > check_time.txt
+$PY benchmarks/sweep_time.py make test > test_time.txt
+mv check_time.txt test_time.txt "$BENCH/"
 $PY scripts/readme_figures.py
 say "done: review git diff, then commit docs/example and the pages"

@@ -135,6 +135,9 @@ def check_a_calibrated_record(results) -> None:
         assert (raw / f"{step['name']}.js").exists()
     assert record["limits"]["verified"] and record["search"]["search_s"] <= 120
     assert record["host_speed"]["before_ms"] > 0 and record["host_speed"]["after_ms"] > 0
+    # The yardstick at the tier's limits, before the first step and after the last.
+    for side in ("before", "after"):
+        assert record["yardstick"][side]["cpus"] == 0.25 and record["yardstick"][side]["rps"] > 0
     assert (results / "recommendation.md").read_text().startswith("# Right-sizing")
     for chart in ("capacity.png", "capacity.gif", "capacity.mp4", "capacity.html"):
         assert (results / "charts" / chart).stat().st_size > 0, chart
@@ -159,7 +162,9 @@ def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
     """k6 spends 4 ms of its one core per iteration: it fills its core long before the
     service is busy, so the cell reports "at least", never a capacity."""
     # Only the verdict matters here: a coarse bisection is enough.
-    search_web_at_s(workdir, "k6/busy.js", {"start_rate": 128, "precision": 0.3})
+    search_web_at_s(
+        workdir, "k6/busy.js", {"start_rate": 128, "precision": 0.3, "confirmations": 1}
+    )
     row = capacity_rows(workdir)[("web", "s")]
     assert row["limited_by"] == "load-generator", row
     assert row["lower_bound"] == "true"
@@ -174,7 +179,10 @@ def test_a_pool_too_small_for_the_iterations_is_held_again_with_more_vus(workdir
     for the first guess of half a second: k6 drops iterations while it starts more VUs,
     with every request fast. The step is held again with twice the VUs, and passes; the
     first try stays in the record, marked."""
-    result = search_web_at_s(workdir, "k6/think.js", {"start_rate": 16, "max_rate": 16})
+    # One hold confirms: the retried probe is what this test is about.
+    result = search_web_at_s(
+        workdir, "k6/think.js", {"start_rate": 16, "max_rate": 16, "confirmations": 1}
+    )
     assert "the step runs again with" in result.stdout + result.stderr
     record = json.loads((workdir.path / "results/capacity/web-s.json").read_text())
     first, again, *rest = record["steps"]

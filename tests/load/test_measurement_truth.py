@@ -1,5 +1,5 @@
 """What the figures rest on, checked on real runs: k6's clock for the window, limits
-verified in full, interleaved repeats, a watched load side."""
+verified in full, interleaved repeats, a watched load side, spans delivered."""
 
 from __future__ import annotations
 
@@ -32,9 +32,12 @@ def k6_rate(results: Path, cell: str) -> float:
     return summary["metrics"]["http_reqs"]["rate"]
 
 
-def test_tool_req_per_s_equals_k6s_own_rate_for_both_reference_runtimes(tmp_path):
-    """With warmup 0 the window is k6's whole run on k6's clock, so req/s is k6's
-    http_reqs rate (within 0.5 %), for the fast runtime and the slow one alike."""
+@pytest.fixture(scope="module")
+def reference_sweep_at_xs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference stack swept at tier XS with the smoke profile, the mock's trace sink
+    refusing the Python runtime's exports (`MOCK_SINK_REJECT_SERVICES`, as a Langfuse
+    server that rejects batches, which the SDK then drops): its results directory."""
+    directory = tmp_path_factory.mktemp("reference-xs")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config |= {
         "compose_file": str(REPO / "config" / "compose.yaml"),
@@ -43,12 +46,26 @@ def test_tool_req_per_s_equals_k6s_own_rate_for_both_reference_runtimes(tmp_path
         "tiers": {"xs": config["tiers"]["xs"]},
         "profile": "smoke",
     }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = run_snakemake(
-        tmp_path, "results/runs.csv", "--configfile", str(tmp_path / "config.yaml"), timeout=600
-    )
+    (directory / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOCK_SINK_REJECT_SERVICES", "agent-python")
+        result = run_snakemake(
+            directory,
+            "results/summary.md",
+            "results/runs.csv",
+            "--configfile",
+            str(directory / "config.yaml"),
+            timeout=600,
+        )
     assert result.returncode == 0, result.stderr[-3000:]
-    results = tmp_path / "results"
+    assert containers_of("tierbench-truth") == []
+    return directory / "results"
+
+
+def test_tool_req_per_s_equals_k6s_own_rate_for_both_reference_runtimes(reference_sweep_at_xs):
+    """With warmup 0 the window is k6's whole run on k6's clock, so req/s is k6's
+    http_reqs rate (within 0.5 %), for the fast runtime and the slow one alike."""
+    results = reference_sweep_at_xs
     runs = runs_by_cell(results)
     for cell in ("ts-xs", "python-xs"):
         meta = read_meta(results, cell)
@@ -58,7 +75,34 @@ def test_tool_req_per_s_equals_k6s_own_rate_for_both_reference_runtimes(tmp_path
         assert abs(rps / rate - 1) <= 0.005, (cell, rps, rate)
         summary = json.loads((results / "k6" / f"{cell}.summary.json").read_text())
         assert int(runs[cell]["requests"]) == summary["metrics"]["http_reqs"]["count"]
-    assert containers_of("tierbench-truth") == []
+
+
+def test_a_cell_whose_spans_never_reached_the_sink_is_flagged(reference_sweep_at_xs):
+    """Every comparison cell checks that the spans its runtime ended reached the trace
+    sink: the cell whose exports the sink refused is flagged, in its meta and as a warning
+    in the tables, while the Bun runtime's cell records every span delivered."""
+    results = reference_sweep_at_xs
+    delivered, refused = read_meta(results, "ts-xs"), read_meta(results, "python-xs")
+    assert delivered["status"] == refused["status"] == "ok"
+    assert delivered["spans_expected"] > 0
+    assert delivered["spans_received"] == delivered["spans_expected"]
+    assert delivered["spans_lost"] == 0
+    assert refused["spans_expected"] > 0
+    assert refused["spans_received"] == 0
+    assert refused["spans_lost"] == refused["spans_expected"]
+
+    runs = runs_by_cell(results)
+    assert "spans lost" not in runs["ts-xs"]["warnings"]
+    assert (
+        f"python-xs: spans lost: the runtime ended {refused['spans_expected']} spans"
+        in runs["python-xs"]["warnings"]
+    )
+    with open(results / "summary.csv") as handle:
+        summary = {row["runtime"]: row for row in csv.DictReader(handle)}
+    assert "spans lost" in summary["python"]["warnings"]
+    assert "spans lost" not in summary["ts"]["warnings"]
+    markdown = (results / "summary.md").read_text()
+    assert "| python ⚠ spans lost | xs |" in markdown and "| ts | xs |" in markdown
 
 
 def request_points(k6_json: Path) -> list[tuple[datetime, datetime]]:

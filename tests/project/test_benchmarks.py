@@ -16,6 +16,7 @@ from conftest import REPO
 ARGPARSE_SCRIPTS = [
     "capacity_repeatability.py",
     "hold_length.py",
+    "k6_output_cost.py",
     "step_state.py",
     "mock_llm_ceiling.py",
     "orchestration_overhead.py",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +66,9 @@ AGENT_SERVICES = configured_runtimes() | {row: service for row, (service, _) in 
 VARIANT_SERVICES = dict(VARIANTS.values())
 
 
-def stack_ports(base: int) -> tuple[int, dict[str, int]]:
+def stack_ports(base: int, runtimes: Iterable[str] = AGENT_SERVICES) -> tuple[int, dict[str, int]]:
     """Ports of a test stack: the mock on `base`, the agents on base+1, base+2, ..."""
-    return base, {runtime: base + 1 + i for i, runtime in enumerate(AGENT_SERVICES)}
+    return base, {runtime: base + 1 + i for i, runtime in enumerate(runtimes)}
 
 
 MOCK_PORT, AGENT_PORTS = stack_ports(18100)
@@ -123,7 +123,8 @@ def stack_override(
         **(environment or {}),
     }
     services: dict = {"mock-llm": {"environment": {"PORT": str(mock_port)}}}
-    for runtime, service in AGENT_SERVICES.items():
+    for runtime in agent_ports:
+        service = AGENT_SERVICES[runtime]
         services[service] = {
             "environment": {**agent_environment, "PORT": str(agent_ports[runtime])},
             "deploy": {"resources": {"limits": limits}},
@@ -180,7 +181,8 @@ def running_stack(
     limits: dict[str, str],
     environment: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """The mock and every agent as a Compose project of their own; always taken down."""
+    """The mock and the agents `agent_ports` names as a Compose project of their own; always
+    taken down."""
     if not docker_available():
         pytest.fail("no Docker engine answers: run `make test`, which starts one")
     from tierbench.load.docker.compose import compose_client
@@ -188,7 +190,7 @@ def running_stack(
     override = stack_override(project_dir, mock_port, agent_ports, limits, environment)
     project = f"tierbench-test-{uuid.uuid4().hex[:8]}"
     docker = compose_client([COMPOSE_FILE, override], project_name=project)
-    services = ["mock-llm", *AGENT_SERVICES.values()]
+    services = ["mock-llm", *(AGENT_SERVICES[runtime] for runtime in agent_ports)]
     # A variant's service runs its runtime's image: built once, under the runtime's name.
     build_images(docker, [service for service in services if service not in VARIANT_SERVICES])
     try:

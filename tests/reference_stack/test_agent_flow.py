@@ -27,6 +27,7 @@ from .conftest import (
     TIER_L,
     TIER_M,
     Stack,
+    configured_runtimes,
     running_stack,
     stack_ports,
 )
@@ -35,6 +36,9 @@ pytestmark = pytest.mark.docker
 
 STEPS = ["create_session", "send_message", "send_tool_message", "get_history", "delete_session"]
 STAGES = ["2s:10", "4s:10"]  # the seed profile's peak, kept short
+# The flows under load run the sweep's own runtimes; a variant's row passes the contract
+# suite at the smallest tier (tests/reference_stack/test_contract.py).
+FLOW_RUNTIMES = list(configured_runtimes())
 
 
 def k6_binary() -> str:
@@ -47,13 +51,17 @@ def k6_binary() -> str:
 
 @pytest.fixture(scope="module")
 def stack_m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack-m"), *stack_ports(18300), TIER_M) as running:
+    with running_stack(
+        tmp_path_factory.mktemp("stack-m"), *stack_ports(18300, FLOW_RUNTIMES), TIER_M
+    ) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def stack_l(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack-l"), *stack_ports(18400), TIER_L) as running:
+    with running_stack(
+        tmp_path_factory.mktemp("stack-l"), *stack_ports(18400, FLOW_RUNTIMES), TIER_L
+    ) as running:
         yield running
 
 
@@ -76,7 +84,7 @@ def run_agent_flow(base_url: str, summary: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("runtime", list(AGENT_SERVICES))
+@pytest.mark.parametrize("runtime", FLOW_RUNTIMES)
 def test_agent_flow_with_workers_following_the_cpu_limit(
     stack_l: Stack, runtime: str, tmp_path: Path
 ) -> None:
@@ -106,7 +114,7 @@ def span_counter_of(stack: Stack, runtime: str) -> SpanCounter:
     return SpanCounter(settings, local_json, port, AGENT_SERVICES[runtime])
 
 
-@pytest.mark.parametrize("runtime", list(AGENT_SERVICES))
+@pytest.mark.parametrize("runtime", FLOW_RUNTIMES)
 def test_agent_flow_at_peak_under_tier_m(stack_m: Stack, runtime: str, tmp_path: Path) -> None:
     assert httpx.get(f"{stack_m.agent_urls[runtime]}/healthz", timeout=5).json()["workers"] == 1
     summary = tmp_path / "summary.json"

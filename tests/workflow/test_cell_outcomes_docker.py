@@ -28,6 +28,8 @@ def rows(path) -> dict[tuple[str, str], dict]:
 
 
 def test_a_runtime_too_big_for_a_tier_fails_to_start_there_and_the_sweep_goes_on(workdir):
+    """The whole workflow, loads to charts (`snakemake` with no target), with one cell
+    that cannot start."""
     config = workdir.config
     config["runtimes"] = {
         "web": config["runtimes"]["web"],
@@ -49,7 +51,10 @@ def test_a_runtime_too_big_for_a_tier_fails_to_start_there_and_the_sweep_goes_on
         assert read_meta(workdir, cell)["status"] == "ok", cell
 
     results = workdir.path / "results"
+    header = (results / "summary.csv").read_text().splitlines()[0]
+    assert "requests" in header and "rps_per_cpu" in header
     summary = rows(results / "summary.csv")
+    assert len(summary) == 4
     assert summary[("hungry", "xs")]["status"] == "failed_to_start"
     assert summary[("hungry", "xs")]["status_reason"] == OOM_AT_XS
     assert summary[("hungry", "xs")]["rps"] == ""

@@ -280,20 +280,3 @@ def test_a_pid_that_is_not_the_containers_falls_back_to_docker_stats(tmp_path):
         assert summary["source"] == "docker-stats" and summary["source_reason"]
     finally:
         runtime.remove()
-
-
-@pytest.mark.chromium
-def test_whole_workflow_from_loads_to_charts(workdir):
-    config = workdir.config
-    config["charts"] = {"length_s": 3, "width": 480, "height": 270, "fps": 10}
-    workdir.write_config(config)
-    result = workdir.snakemake()
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = workdir.path / "results"
-    summary = (results / "summary.csv").read_text().splitlines()
-    assert len(summary) == 1 + 4  # header + web, web2 at xs, s
-    assert "requests" in summary[0] and "rps_per_cpu" in summary[0]
-    assert "web2" in (results / "summary.md").read_text()
-    for chart in ("comparison.gif", "comparison.mp4", "summary.png", "report.html"):
-        assert (results / "charts" / chart).stat().st_size > 0, chart
-    assert containers_of(PROJECT) == []

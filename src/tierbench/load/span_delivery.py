@@ -152,16 +152,18 @@ class SpanCounter:
             self._json(self.runtime_port, "POST", path, f"{self.service}'s tracing flush")
 
     def delivered_since(self, before: SpanMark) -> SpanDelivery:
-        """Flush the runtime, then read both counts until the sink received every span
-        ended since `before`, or its count stayed unchanged for `settle_s`, at most
-        `timeout_s`. A span ended after the flush asks for another."""
+        """Flush the runtime, then read both counts until the sink received as many spans
+        as were ended since `before`, or the counts stayed unchanged for `settle_s`, at
+        most `timeout_s`. A span ended after the flush asks for another."""
         settings, started = self.settings, self.clock()
         self.flush()
         flushed = last = self.mark()
         changed_at = self.clock()
         while True:
             now = last
-            if now.received - before.received >= now.ended - before.ended:
+            # Equal, not at least: with several processes, the ended count of one lags its
+            # export by up to a tick, and the next reading catches up.
+            if now.received - before.received == now.ended - before.ended:
                 break
             if self.clock() - changed_at >= settings.settle_s:
                 break

@@ -96,9 +96,8 @@ def cell_warnings(run: Mapping[str, Any], meta: CellMeta, limits: Thresholds) ->
             "stages or shorten its warmup."
         )
     lost = spans_lost_warning(meta)
-    if lost:
-        found.append(f"{cell}: {lost}")
-    found.extend(f"{cell}: {text}" for text in meta.warnings or [])
+    recorded = ([lost] if lost else []) + list(meta.warnings or [])
+    found.extend(f"{cell}: {text}" for text in recorded)
     return found
 
 

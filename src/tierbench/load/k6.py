@@ -243,17 +243,8 @@ def run_k6(
     command[2:2] = ["--address", f"127.0.0.1:{port}"]
     api = K6Api(port)
 
-    def pin() -> None:
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-
     spawned = time.monotonic()
-    with open(log_file, "ab") as log:
-        log.write(("$ " + " ".join(command) + "\n").encode())
-        log.flush()
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=pin
-        )
+    process = _spawn(command, env, log_file, cpus)
     try:
         on_spawn(process.pid)
         _wait_until_paused(process, api, init_timeout_s, log_file, script)
@@ -283,6 +274,24 @@ def run_k6(
         exited_at,
         "process wall time from resume to exit (k6 counted nothing)",
     )
+
+
+def _spawn(
+    command: list[str], env: dict[str, str], log_file: Path, cpus: tuple[int, ...]
+) -> subprocess.Popen:
+    """k6 started, its command line and output appended to `log_file`, pinned to `cpus`
+    when given."""
+
+    def pin() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    with open(log_file, "ab") as log:
+        log.write(("$ " + " ".join(command) + "\n").encode())
+        log.flush()
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=pin
+        )
 
 
 def finished_run(

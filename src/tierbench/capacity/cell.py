@@ -230,7 +230,7 @@ def run_capacity_cell(
 ) -> CapacityRecord:
     """Search one cell's capacity and write its outputs; returns its record."""
     files = outputs.output_set()
-    with CellRun(sweep, cell, backend, files, log, project_dir) as run:
+    with CellRun(sweep, cell, backend, files, log, project_dir, yardstick=True) as run:
         run.say(f"capacity search; before every step: {RUNTIME_STATES[settings.step_start]}")
         raw = files.partial(outputs.raw_dir)
         raw.mkdir(parents=True)
@@ -259,6 +259,7 @@ def run_capacity_cell(
         steps=every_step,
         image=state.image,
         **run.provenance(),
+        yardstick=run.yardstick_record(),
         finished_at=datetime.now(UTC).isoformat(),
     )
     pl.DataFrame([r.as_row() for r in every_step], infer_schema_length=None).write_csv(

@@ -46,6 +46,8 @@ class CapacityRecord(CellIdentity):
     image: dict[str, Any] | None = None
     host: dict[str, Any] | None = None
     host_speed: dict[str, Any] | None = None
+    # The yardstick before the first step and after the last (tierbench.load.yardstick).
+    yardstick: dict[str, Any] | None = None
     versions: dict[str, Any] | None = None
     git_revision: str | None = None
     finished_at: str | None = None

@@ -17,6 +17,7 @@ from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
 from tierbench.aggregate.welch import t_quantile
 from tierbench.capacity.record import CapacityRecord
 from tierbench.files import write_frame, write_text
+from tierbench.load.yardstick import yardstick_section
 
 GB = 2**30
 
@@ -253,6 +254,7 @@ def capacity_markdown(
     frame: pl.DataFrame,
     warnings: Sequence[str] = (),
     speeds: Sequence[tuple[str, dict | None]] = (),
+    yardsticks: Sequence[tuple[str, float | None, bool, dict | None]] = (),
 ) -> str:
     lines = [
         "# Capacity",
@@ -298,6 +300,9 @@ def capacity_markdown(
     speed = host_speed_section(speeds)
     if speed:
         lines += ["", *speed[:-1]]
+    yardstick = yardstick_section(yardsticks)
+    if yardstick:
+        lines += ["", *yardstick]
     if warnings:
         lines += ["", "## Warnings", "", *(f"- {text}" for text in warnings)]
     return "\n".join(lines) + "\n"
@@ -305,6 +310,16 @@ def capacity_markdown(
 
 def host_speeds(records: Sequence[CapacityRecord]) -> list[tuple[str, dict | None]]:
     return [(record.cell, record.host_speed) for record in records]
+
+
+def yardsticks(
+    records: Sequence[CapacityRecord],
+) -> list[tuple[str, float | None, bool, dict | None]]:
+    """Each search's yardstick beside its capacity, for capacity.md."""
+    return [
+        (record.cell, record.verdict.capacity_rps, record.verdict.lower_bound, record.yardstick)
+        for record in records
+    ]
 
 
 def capacity_warnings(records: Sequence[CapacityRecord], limits: Thresholds) -> list[str]:
@@ -327,5 +342,7 @@ def write_capacity_tables(
     warnings = capacity_warnings(records, limits or Thresholds())
     write_frame(frame, csv)
     write_frame(frame, parquet)
-    write_text(capacity_markdown(frame, warnings, host_speeds(records)), markdown)
+    write_text(
+        capacity_markdown(frame, warnings, host_speeds(records), yardsticks(records)), markdown
+    )
     return frame, warnings

@@ -193,6 +193,13 @@ class Backend(ABC):
         running (tierbench.load.host_speed); None where the backend cannot run it there."""
         return None
 
+    def measure_yardstick(self, placement: Placement) -> dict[str, Any] | None:
+        """Measure the yardstick (tierbench.load.yardstick) where the runtime runs, under
+        the placement's limits and on its CPUs, with nothing of the cell running: the
+        record's dict, or None where the backend has no way to run it.
+        tierbench.load.yardstick.YardstickError when it could not be measured this time."""
+        return None
+
     @abstractmethod
     def versions(self) -> dict[str, str]:
         """Versions of the machinery, for the meta."""

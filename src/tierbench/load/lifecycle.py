@@ -40,6 +40,7 @@ from tierbench.load.backend import (
 )
 from tierbench.load.host import cpuset, plan_cpus
 from tierbench.load.host_speed import speed_record
+from tierbench.load.yardstick import YardstickError, yardstick_pair
 
 
 def say(log: Path, message: str) -> None:
@@ -151,7 +152,8 @@ class CellRun:
     `failure` is set when the runtime failed to start at this tier; `unplaceable` when it
     died later and could not be placed again. `rows` holds the samples of every sampler
     the run started, each stamped with its container, so a runtime placed afresh keeps
-    the earlier container's samples apart from its own.
+    the earlier container's samples apart from its own. With `yardstick`, the yardstick is
+    measured before the runtime is placed and after it is removed (`yardstick_record`).
     """
 
     def __init__(
@@ -162,6 +164,7 @@ class CellRun:
         files: OutputSet,
         log: Path,
         project_dir: Path = Path("."),
+        yardstick: bool = False,
     ):
         self.sweep, self.cell, self.backend = sweep, cell, backend
         self.files, self.log, self.project_dir = files, log, project_dir
@@ -176,6 +179,8 @@ class CellRun:
         self.rows: list[dict] = []
         self.host_speed: dict[str, Any] | None = None
         self._speed_before: dict[str, Any] | None = None
+        self.measures_yardstick = yardstick
+        self.yardstick: dict[str, dict[str, Any] | None] = {"before": None, "after": None}
 
     @property
     def name(self) -> str:
@@ -191,6 +196,7 @@ class CellRun:
         try:
             self.backend.start_support(self.sweep.health_timeout_s)
             self._speed_before = self.backend.probe_host_speed(self.placement)
+            self.measure_yardstick("before")
             try:
                 self.place()
             except RuntimeFailed as failure:
@@ -261,7 +267,30 @@ class CellRun:
         if error is None and self.failure is None:
             after = self.backend.probe_host_speed(self.placement)
             self.host_speed = speed_record(self._speed_before, after)
+            self.measure_yardstick("after")
         return False
+
+    def measure_yardstick(self, when: str) -> None:
+        """The yardstick now (`when`: "before" or "after"), when this run measures it; one
+        that cannot be measured is said in the log and stays null: no figure depends on it."""
+        if not self.measures_yardstick:
+            return
+        try:
+            found = self.backend.measure_yardstick(self.placement)
+        except YardstickError as error:
+            self.say(f"no yardstick {when} the search: {error}")
+            return
+        self.yardstick[when] = found
+        if found is not None:
+            self.say(
+                f"yardstick {when}: {found['rps']:,.0f} req/s, "
+                f"{found['cpu_ms_per_request']:.3f} ms CPU per request "
+                f"({found['cpu_pct_of_limit']:.0f} % of the CPU limit)"
+            )
+
+    def yardstick_record(self) -> dict[str, Any] | None:
+        """The record's `yardstick`: before and after; None when neither was measured."""
+        return yardstick_pair(self.yardstick["before"], self.yardstick["after"])
 
     def provenance(self) -> dict[str, Any]:
         """Where and with what the cell ran: the last keys of every record."""

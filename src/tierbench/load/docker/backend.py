@@ -36,6 +36,7 @@ from tierbench.load.docker.containers import (
 )
 from tierbench.load.docker.engine import docker_endpoint, docker_info, stop_support_services
 from tierbench.load.docker.sampler import ResourceSampler
+from tierbench.load.docker.yardstick import measure_yardstick
 from tierbench.load.host import cpuset, host_facts, support_cpus_for, usable_cpus
 from tierbench.load.host_speed import probe_speed
 from tierbench.load.k6 import K6Run, k6_version, run_k6
@@ -278,6 +279,11 @@ class DockerBackend(Backend):
             return {"cpus": list(cpus), "runs_ms": probe_speed(cpus)}
         except (OSError, subprocess.SubprocessError, ValueError):
             return None  # the figures do not depend on it: the meta says null
+
+    def measure_yardstick(self, placement: Placement) -> dict[str, Any] | None:
+        """The yardstick in a container of its own under the tier's limits, on the
+        runtime's CPUs, k6 on the load generator's (tierbench.load.docker.yardstick)."""
+        return measure_yardstick(placement.requested, placement.cpus.load_generator_cpus).as_dict()
 
     @staticmethod
     def describe(limits: LimitSet) -> str:

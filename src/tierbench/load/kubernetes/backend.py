@@ -743,6 +743,13 @@ class KubernetesBackend(Backend):
         runtime; the support services run on nodes of their own."""
         return self._load_node_cores or 1, False
 
+    def measure_yardstick(self, placement: Placement) -> dict[str, Any] | None:
+        """None: the yardstick does not run on a cluster yet. It would need the reference
+        service as a pod under the tier's limits on the runtime's node and k6 on the load
+        node, with the pod's CPU counter read from the node; until then a capacity search
+        on a cluster records `yardstick: null`."""
+        return None
+
     def versions(self) -> dict[str, str]:
         if self._versions is None:
             raise BackendError("no cell was placed: no versions to report")

@@ -1,0 +1,135 @@
+"""The yardstick on the real engine: a busy loop sharing the runtime's CPU slows it by the
+share the kernel takes from it, as it slows a CPU-bound service. (How closely the one's
+slowdown predicts the other's is printed, not held to a bound: on this 2-core host the
+quotient of the two ratios read 0.66-0.98, so the 10 % the yardstick aims at is not met.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from conftest import Workdir, containers_of
+from tierbench.config.limits import Limits, LimitSet
+from tierbench.config.sweep import ServiceEndpoint
+from tierbench.load.docker.cgroups import CgroupFiles, locate_cgroup
+from tierbench.load.docker.containers import RuntimeContainer, limits_override, write_override
+from tierbench.load.docker.yardstick import LABEL, measure_yardstick
+from tierbench.load.host import cpuset, plan_cpus, usable_cpus
+from tierbench.load.k6 import k6_binary
+
+pytestmark = pytest.mark.docker
+PROJECT = "tierbench-test"
+# One CPU of quota on a core shared with a busy loop: the kernel's fair share gives each
+# about half the core, so the container gets about 0.5 CPU. (A quota of half a core or
+# less would be untouched: its fair share covers it.)
+TIER = Limits(cpus=1.0, memory_bytes=512 * 2**20)
+CALIBRATED = ServiceEndpoint("calibrated", 19186, "/healthz")  # 2 ms of CPU per request
+
+
+@contextmanager
+def busy_loop(cpu: int) -> Iterator[None]:
+    """A process spinning on `cpu` for as long as the block runs; killed on every path.
+
+    In a session of its own: with the kernel's autogroups, a session's tasks share one
+    weight, spread over the CPUs they load, so beside this test's busy k6 the loop would
+    weigh less on its CPU than a process of its own does (the fair share, half the core)."""
+    hog = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"],
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+def service_load(
+    workdir: Workdir, load_cpus: tuple[int, ...], cgroup: CgroupFiles
+) -> tuple[float, float]:
+    """The calibrated service at saturation, k6 closed-loop with 32 VUs for 2 s (its
+    replies come in two writes, so a connection waits out the peer's delayed ACK: a few
+    VUs would leave it idle): its req/s and its CPU ms per request, from its cgroup."""
+    summary = workdir.path / "summary.json"
+    before = cgroup.read().cpu_usage_ns
+    done = subprocess.run(
+        [k6_binary(), "run", "--quiet", "--no-usage-report", "--vus", "32", "--duration", "2s"]
+        + ["--summary-export", str(summary), str(workdir.path / "k6" / "work.js")],
+        env=os.environ | {"BASE_URL": CALIBRATED.base_url, "K6_NO_USAGE_REPORT": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.sched_setaffinity(0, load_cpus),
+    )
+    used_ms = (cgroup.read().cpu_usage_ns - before) / 1e6
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads(summary.read_text())["metrics"]
+    assert metrics["http_req_failed"]["value"] == 0
+    return metrics["http_reqs"]["rate"], used_ms / metrics["http_reqs"]["count"]
+
+
+def measure(
+    limits: LimitSet, load: tuple[int, ...], workdir: Workdir, cgroup: CgroupFiles
+) -> dict[str, float]:
+    """The yardstick, then the calibrated service, as they run now."""
+    yardstick = measure_yardstick(limits, load)
+    rps, cpu_ms = service_load(workdir, load, cgroup)
+    return {
+        "yardstick_rps": yardstick.rps,
+        "yardstick_cpu_ms": yardstick.cpu_ms_per_request,
+        "yardstick_cpu_pct": yardstick.cpu_pct_of_limit,
+        "service_rps": rps,
+        "service_cpu_ms": cpu_ms,
+    }
+
+
+def yardstick_containers() -> list[str]:
+    listed = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label={LABEL}"], capture_output=True, text=True
+    )
+    return listed.stdout.split()
+
+
+def test_a_busy_loop_on_the_runtimes_cpu_slows_the_yardstick_as_it_slows_a_cpu_bound_service(
+    workdir: Workdir,
+):
+    assert len(usable_cpus()) >= 2, "the runtime needs a CPU apart from the load generator's"
+    plan = plan_cpus(TIER.cpus, [TIER.cpus], "auto")
+    assert plan.enabled and len(plan.runtime_cpus) == 1, plan.reason
+    limits = LimitSet.for_tier(TIER, cpuset(plan.runtime_cpus))
+    load = plan.load_generator_cpus
+    override = write_override(
+        workdir.path / "calibrated.yaml", limits_override("calibrated", limits, [], [], "")
+    )
+    service = RuntimeContainer(workdir.path / "compose.yaml", override, PROJECT, CALIBRATED)
+    try:
+        cgroup = locate_cgroup(service.recreate_with_limits().state.pid)
+        assert cgroup is not None
+        service.wait_until_healthy(20)
+        quiet = measure(limits, load, workdir, cgroup)
+        with busy_loop(plan.runtime_cpus[0]):
+            busy = measure(limits, load, workdir, cgroup)
+    finally:
+        service.remove()
+    yardstick_ratio = busy["yardstick_rps"] / quiet["yardstick_rps"]
+    service_ratio = busy["service_rps"] / quiet["service_rps"]
+    for name, run in (("quiet", quiet), ("busy", busy)):
+        print(name, *(f"{key} {value:.4g}" for key, value in run.items()), sep="; ")
+    print(
+        f"yardstick ratio {yardstick_ratio:.3f}, service ratio {service_ratio:.3f}, "
+        f"quotient {service_ratio / yardstick_ratio:.3f}"
+    )
+    # Alone, the yardstick fills its CPU limit: it measures the CPU, not the load generator.
+    assert quiet["yardstick_cpu_pct"] > 85, quiet
+    # The busy loop takes about half the core: the yardstick gets about half as far.
+    assert 0.3 < yardstick_ratio < 0.7, (quiet, busy)
+    # The CPU-bound service loses its share of the core too: both see the same neighbour.
+    assert 0.3 < service_ratio < 0.7, (quiet, busy)
+    assert yardstick_containers() == [] and containers_of(PROJECT) == []

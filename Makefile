@@ -8,13 +8,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SNAKEMAKE_ARGS ?=
 
-.PHONY: bench capacity variants test check doctor setup venv docker images chromium lint dag
+.PHONY: bench capacity tracing variants test check doctor setup venv docker images chromium lint dag
 
 bench: setup chromium
 	$(BIN)/snakemake --cores 1 $(SNAKEMAKE_ARGS)
 
 capacity: setup chromium
 	$(BIN)/snakemake --cores 1 capacity $(SNAKEMAKE_ARGS)
+
+# What tracing costs at each tier: each runtime beside its twin with tracing off, a capacity
+# search of each and holds of both at one fixed rate (results/tracing.md).
+tracing: setup chromium
+	$(BIN)/snakemake --cores 1 tracing $(SNAKEMAKE_ARGS)
 
 # The reference stack with the Python runtime's variants (config/variants.yaml), run in
 # variants/: its results go to variants/results/, apart from the default sweep's

@@ -21,6 +21,7 @@ include: "workflow/rules/tidy.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/charts.smk"
 include: "workflow/rules/capacity.smk"
+include: "workflow/rules/tracing.smk"
 
 
 rule all:

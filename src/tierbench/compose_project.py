@@ -9,6 +9,7 @@ project needs that binary and no engine.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -63,10 +64,20 @@ class ComposeFileError(ValueError):
     """Docker Compose cannot read the project's files."""
 
 
-@functools.cache
 def compose_config(compose_file: Path, project: str | None = None) -> dict:
     """The project as Compose itself resolves it (merges, variables, defaults, and its
-    `name`, which Compose derives itself when `project` is None); no engine is needed."""
+    `name`, which Compose derives itself when `project` is None); no engine is needed.
+    Read once per file version and environment (Compose substitutes variables from it)
+    in a process: a workflow loads its sweep more than once."""
+    stamp = compose_file.stat().st_mtime_ns if compose_file.is_file() else None
+    environment = (os.getcwd(), *sorted(os.environ.items()))
+    return copy.deepcopy(_compose_config(str(compose_file), stamp, environment, project))
+
+
+@functools.lru_cache(maxsize=8)
+def _compose_config(
+    compose_file: str, stamp: int | None, environment: tuple, project: str | None
+) -> dict:
     naming = ["-p", project] if project else []
     result = subprocess.run(
         [

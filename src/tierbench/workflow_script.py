@@ -7,7 +7,7 @@ line of set-up before any import), then takes the rest from here."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,13 +47,21 @@ class CellJob:
 
 
 @contextmanager
-def cell_job(job: Any) -> Iterator[CellJob]:
-    """The job of the cell the `cell` wildcard names. A SIGTERM (Snakemake stopping) ends
-    it as Ctrl-C would, tearing down what it placed, and a fault of the machinery stops
-    the sweep with one plain line (the cell's own failure is its result, not a fault)."""
+def cell_job(
+    job: Any,
+    configure: Callable[[dict], dict] | None = None,
+    wildcard: str = "cell",
+) -> Iterator[CellJob]:
+    """The job of the cell the `cell` wildcard (or `wildcard`) names, in the job's sweep
+    or, with `configure`, in the sweep of the config it makes of the job's (the tracing
+    sweep's, say). A SIGTERM (Snakemake stopping) ends it as Ctrl-C would, tearing down
+    what it placed, and a fault of the machinery stops the sweep with one plain line (the
+    cell's own failure is its result, not a fault)."""
     interrupt_on_sigterm()
     sweep = load_sweep(job.config)
-    cell = next(c for c in sweep.cells if c.name == job.wildcards.cell)
+    if configure is not None:
+        sweep = load_sweep(configure(sweep.config))
+    cell = next(c for c in sweep.cells if c.name == job.wildcards[wildcard])
     log = job_log(job)
     with faults_stop_the_sweep(cell.name, log):
         yield CellJob(sweep, cell, log, checkout_of(job))

@@ -14,12 +14,29 @@ from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.files import files_digest
 from tierbench.load.machinery import machinery_for
 from tierbench.preflight.k6_script import check_k6_script
+from tierbench.tracing.settings import (
+    TracingSettings,
+    pairs,
+    tracing_cells,
+    tracing_config,
+)
 
 try:
     SWEEP = load_sweep(config)
 except ConfigError as error:
     raise WorkflowError(f"tierbench: invalid configuration: {error}") from None
 MACHINERY = machinery_for(SWEEP)
+# The tracing sweep (`snakemake tracing`): every runtime beside its twin with tracing off,
+# at the `tracing` section's tiers.
+try:
+    TRACING_SETTINGS = TracingSettings.from_config(SWEEP.config)
+    TRACING_SWEEP = load_sweep(tracing_config(SWEEP.config))
+except ConfigError as error:
+    raise WorkflowError(f"tierbench: invalid configuration: {error}") from None
+TRACING_CELLS = [cell.name for cell in tracing_cells(TRACING_SWEEP)]
+TRACING_CELL_BY_NAME = {cell.name: cell for cell in tracing_cells(TRACING_SWEEP)}
+TRACED_CELLS = [traced.name for traced, _ in pairs(TRACING_SWEEP)]
+UNTRACED_OF = {traced.name: untraced.name for traced, untraced in pairs(TRACING_SWEEP)}
 
 # One load at a time on one host, whatever --cores says: two loads on one host would
 # measure each other. In a cluster, one load per node pair (each cell takes a free pair).
@@ -42,6 +59,7 @@ IMAGE_SERVICES = list(
 
 wildcard_constraints:
     cell="|".join(CELLS),
+    tcell="|".join(TRACING_CELLS),
     service="|".join(IMAGE_SERVICES),
 
 
@@ -113,6 +131,52 @@ def capacity_cell_settings(wildcards):
     settings = CapacitySettings.from_config(SWEEP.config["capacity"])
     return SWEEP.cell_config(CELL_BY_NAME[wildcards.cell]) | {
         "capacity": settings.search_settings()
+    }
+
+
+def tracing_cell_images(wildcards):
+    """The image stamps a tracing cell depends on (as `cell_images`)."""
+    if not MACHINERY.builds_images:
+        return []
+    runtime = TRACING_SWEEP.runtimes[
+        TRACING_CELL_BY_NAME[wildcards.tcell].runtime
+    ].service
+    return [
+        f"results/images/{service}.json"
+        for service in [runtime, *SWEEP.support_service_names]
+    ]
+
+
+def earlier_tracing_search(wildcards):
+    """The tracing cell searched before this one (ancient(): only the order matters), so
+    each runtime's twin is searched right after it."""
+    index = TRACING_CELLS.index(wildcards.tcell)
+    if index == 0:
+        return []
+    return [ancient(f"results/tracing/capacity/{TRACING_CELLS[index - 1]}.json")]
+
+
+def untraced_record(wildcards):
+    """The capacity record of a traced cell's twin with tracing off."""
+    return f"results/tracing/capacity/{UNTRACED_OF[wildcards.tcell]}.json"
+
+
+def tracing_cell_settings(wildcards):
+    """What shapes one tracing cell's capacity search (as `capacity_cell_settings`)."""
+    settings = CapacitySettings.from_config(TRACING_SWEEP.config["capacity"])
+    return TRACING_SWEEP.cell_config(TRACING_CELL_BY_NAME[wildcards.tcell]) | {
+        "capacity": settings.search_settings()
+    }
+
+
+def tracing_hold_settings(wildcards):
+    """What shapes a traced cell's holds: both cells' settings and the section's."""
+    cell = TRACING_CELL_BY_NAME[wildcards.tcell]
+    twin = TRACING_CELL_BY_NAME[UNTRACED_OF[wildcards.tcell]]
+    return {
+        "traced": TRACING_SWEEP.cell_config(cell),
+        "untraced": TRACING_SWEEP.cell_config(twin),
+        "tracing": TRACING_SWEEP.config.get("tracing"),
     }
 
 

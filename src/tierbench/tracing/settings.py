@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "warmup_s": 5.0,
     "hold_s": 15.0,
     "confirmations": None,
+    "time_budget_s": None,
 }
 
 
@@ -32,6 +33,7 @@ class TracingSettings:
     warmup_s: float
     hold_s: float
     confirmations: int | None  # the capacity searches' k (None: the capacity section's)
+    time_budget_s: float | None  # ... and their time budget (None: the capacity section's)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TracingSettings:
@@ -53,13 +55,15 @@ class TracingSettings:
             warmup_s=float(section["warmup_s"]),
             hold_s=float(section["hold_s"]),
             confirmations=section["confirmations"],
+            time_budget_s=section["time_budget_s"],
         )
 
 
 def tracing_config(config: dict[str, Any]) -> dict[str, Any]:
     """The config of the tracing sweep, from a complete one (`Sweep.config`): each runtime
     (its own variants left out) with the variant `notrace`, one repeat, and the capacity
-    searches confirming `tracing.confirmations` times where it is set."""
+    searches confirming `tracing.confirmations` times within `tracing.time_budget_s` where
+    they are set."""
     settings = TracingSettings.from_config(config)
     runtimes = {
         name: {key: value for key, value in runtime.items() if key != "variants"}
@@ -69,6 +73,8 @@ def tracing_config(config: dict[str, Any]) -> dict[str, Any]:
     capacity = dict(config.get("capacity") or {})
     if settings.confirmations is not None:
         capacity["confirmations"] = settings.confirmations
+    if settings.time_budget_s is not None:
+        capacity["time_budget_s"] = settings.time_budget_s
     return config | {"runtimes": runtimes, "repeats": 1, "capacity": capacity}
 
 

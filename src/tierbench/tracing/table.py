@@ -29,6 +29,36 @@ COMPARED = (
     ("support_cpu_cores", "support_cpu"),
 )
 
+# The table's columns (results/tracing.csv), in order.
+TRACING_SCHEMA: dict[str, Any] = {
+    "runtime": pl.String,
+    "tier": pl.String,
+    "rate": pl.Float64,
+    "rps": pl.Float64,
+    "holds_on": pl.Int64,
+    "holds_off": pl.Int64,
+    "holds_failed": pl.Int64,
+    **{
+        f"{name}_{part}": pl.Boolean if part == "measurable" else pl.Float64
+        for _, name in COMPARED
+        for part in ("on", "off", "difference", "low", "high", "measurable")
+    },
+    "cpu_overhead_pct": pl.Float64,
+    "spans_per_s": pl.Float64,
+    "spans_lost": pl.Int64,
+    **{
+        f"{column}_{side}": kind
+        for side in ("on", "off")
+        for column, kind in (
+            ("capacity_rps", pl.Float64),
+            ("capacity_lower_bound", pl.Boolean),
+            ("confirmed", pl.String),
+            ("memory_at_capacity_bytes", pl.Float64),
+        )
+    },
+    "capacity_ratio": pl.Float64,
+}
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -115,7 +145,7 @@ def tracing_frame(holds: pl.DataFrame, records: Sequence[CapacityRecord]) -> pl.
             row[f"memory_at_capacity_bytes_{side}"] = figures["memory"]
         row["capacity_ratio"] = _ratio(row["capacity_rps_on"], row["capacity_rps_off"])
         rows.append(row)
-    return pl.DataFrame(rows, infer_schema_length=None)
+    return pl.DataFrame(rows, schema=TRACING_SCHEMA)
 
 
 def _share(part: float | None, whole: float | None) -> float | None:

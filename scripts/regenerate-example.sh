@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Regenerate docs/example in one go, on this machine, from this checkout: the capacity
-# sweep, the comparison sweep, every benchmark, the pre-flight, then the figure blocks of
-# the documentation. Figures from different hosts (or different hours of a shared host)
+# sweep, the tracing sweep, the variants sweep, the comparison sweep, every benchmark, the
+# pre-flight, then the figure blocks of the documentation. Figures from different hosts (or different hours of a shared host)
 # are not comparable, so nothing of the old example is kept. Run it on a machine that runs
 # nothing else, from a clean checkout (the records name its git revision):
 #
-#     scripts/regenerate-example.sh            # about two hours
+#     scripts/regenerate-example.sh            # about three hours
 #
 # Each command's output file is named in docs/example/README.md.
 set -euo pipefail
@@ -25,6 +25,21 @@ cp results/capacity.md results/capacity.csv results/recommendation.md results/re
 cp -r results/capacity "$OUT/capacity"
 rm -rf "$OUT/capacity/k6" "$OUT/capacity/resources"
 cp results/charts/capacity.png results/charts/capacity.gif "$OUT/"
+
+say "tracing sweep"
+$PY benchmarks/sweep_time.py make tracing > "$BENCH/tracing_time.txt"
+cp results/tracing.md results/tracing.csv "$OUT/"
+cp results/charts/tracing.png "$OUT/"
+mkdir -p "$OUT/tracing"
+cp -r results/tracing/capacity results/tracing/holds "$OUT/tracing/"
+rm -rf "$OUT/tracing/capacity/k6" "$OUT/tracing/capacity/resources"
+
+say "variants sweep"
+rm -rf variants
+$PY benchmarks/sweep_time.py make variants > "$BENCH/variants_time.txt"
+mkdir -p "$OUT/variants"
+cp variants/results/summary.md variants/results/summary.csv variants/results/warnings.md "$OUT/variants/"
+cp variants/results/charts/summary.png "$OUT/variants/"
 
 say "comparison sweep"
 $PY benchmarks/sweep_time.py --load-from results make bench > "$BENCH/bench_time.txt" 2> make-bench.txt

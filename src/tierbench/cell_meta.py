@@ -31,6 +31,8 @@ class CellIdentity:
     port: int | None = None
     # What the runtime's config (or its variant) set on the service.
     environment: dict[str, str] = field(default_factory=dict)
+    # A variant's build args, which built the image it ran (empty: the service's own).
+    build_args: dict[str, str] = field(default_factory=dict)
     variant_of: str | None = None
     tier_order: int | None = None
     backend: str = "docker"

@@ -24,6 +24,8 @@ from tierbench.capacity.tables import CAPACITY_SCHEMA
 from tierbench.capacity.verdict import Verdict
 from tierbench.cell_meta import CellMeta
 from tierbench.tidy.k6_json import METRIC_SCHEMA, REQUEST_SCHEMA
+from tierbench.tracing.holds import HOLD_SCHEMA
+from tierbench.tracing.table import TRACING_SCHEMA
 
 LAYOUT = REPO / "docs" / "results-layout.md"
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -68,6 +70,8 @@ SECTIONS = {
         f.name for f in dataclasses.fields(StepResult)
     ],
     "### `capacity` columns": list(CAPACITY_SCHEMA),
+    "### `tracing/holds/{cell}.csv` columns (one row per hold)": list(HOLD_SCHEMA),
+    "### `tracing` columns": list(TRACING_SCHEMA),
 }
 
 

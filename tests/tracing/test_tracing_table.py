@@ -69,7 +69,11 @@ def test_the_tracing_sweep_gives_each_runtime_a_twin_with_tracing_off():
             }
         },
         "capacity": {"slo_ms": 100},
-        "tracing": {"off_environment": {"OTEL_SDK_DISABLED": "true"}, "confirmations": 2},
+        "tracing": {
+            "off_environment": {"OTEL_SDK_DISABLED": "true"},
+            "confirmations": 2,
+            "time_budget_s": 90,
+        },
     }
     made = tracing_config(config)
     assert made["runtimes"]["py"]["variants"] == {
@@ -77,7 +81,7 @@ def test_the_tracing_sweep_gives_each_runtime_a_twin_with_tracing_off():
     }
     assert made["runtimes"]["py"]["environment"] == {"WORKERS": "2"}
     assert made["repeats"] == 1
-    assert made["capacity"] == {"slo_ms": 100, "confirmations": 2}
+    assert made["capacity"] == {"slo_ms": 100, "confirmations": 2, "time_budget_s": 90}
     assert config["capacity"] == {"slo_ms": 100}  # the config itself is left alone
 
 
@@ -156,3 +160,23 @@ def test_the_chart_draws_the_overhead_with_its_interval_and_the_capacity_kept():
     assert overhead["error_y"]["array"][0] == pytest.approx(high)
     assert capacity["y"][0] == pytest.approx(row["capacity_ratio"])
     assert "holds a side" in figure["layout"]["annotations"][1]["text"]
+
+
+def test_a_side_stopped_at_the_load_sides_ceiling_is_a_lower_bound_and_its_ratio_a_bound():
+    holds, (traced, untraced) = recorded()
+    ceiling = untraced.measured_load_side().ceiling_rps
+    # As a search made before the verdict looked at the load side would say it: latency,
+    # at 90 % of the load side's measured ceiling.
+    at_ceiling = dataclasses.replace(
+        untraced.verdict, limited_by="latency", capacity_rps=0.9 * ceiling, lower_bound=False
+    )
+    frame = tracing_frame(holds, [traced, dataclasses.replace(untraced, verdict=at_ceiling)])
+    row = frame.row(0, named=True)
+    assert row["capacity_lower_bound_off"] and not row["capacity_lower_bound_on"]
+    markdown = tracing_markdown(frame, {"TRACING": "off"}, 0.5)
+    assert f"| ≥ {0.9 * ceiling:,.0f} (" in markdown
+    assert f"| ≤ {row['capacity_ratio']:.2f} |" in markdown
+    # Well below the ceiling, the same verdict is the runtime's capacity.
+    below = dataclasses.replace(at_ceiling, capacity_rps=0.5 * ceiling)
+    frame = tracing_frame(holds, [traced, dataclasses.replace(untraced, verdict=below)])
+    assert not frame.row(0, named=True)["capacity_lower_bound_off"]

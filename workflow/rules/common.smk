@@ -48,19 +48,31 @@ CELLS = [cell.name for cell in SWEEP.cells]
 # a cell's searches with its confidence interval.
 CAPACITY_CELLS = [cell.name for cell in SWEEP.cells]
 CELL_BY_NAME = {cell.name: cell for cell in SWEEP.cells}
-# Each service once: a runtime's variants share its service, and its image.
+# Each service once: a runtime's variants share its service, and its image...
 IMAGE_SERVICES = list(
     dict.fromkeys(
         [endpoint.service for endpoint in SWEEP.runtimes.values()]
         + SWEEP.support_service_names
     )
 )
+# ... but for those with build args: each builds an image of its own from the service's
+# build section (rule variant_image), by runtime name.
+VARIANT_IMAGES = {
+    runtime: {
+        "service": endpoint.service,
+        "image": endpoint.image,
+        "build_args": dict(endpoint.build_args),
+    }
+    for runtime, endpoint in SWEEP.runtimes.items()
+    if endpoint.image is not None
+}
 
 
 wildcard_constraints:
     cell="|".join(CELLS),
     tcell="|".join(TRACING_CELLS),
     service="|".join(IMAGE_SERVICES),
+    variant="|".join(VARIANT_IMAGES),
 
 
 # k6's raw JSON, gzip-compressed as k6 writes it (k6 compresses when the name ends in
@@ -75,16 +87,26 @@ def cell_paths(pattern):
     return [pattern.format(cell=cell) for cell in CELLS]
 
 
-def cell_images(wildcards):
-    """The image stamps a cell depends on: its runtime's and the support services'. A
-    machinery that pulls its images (a cluster) builds nothing here."""
+def runtime_images(sweep, runtime):
+    """The image stamps a cell of `runtime` depends on: its runtime's image (a variant's
+    own where it has build args) and the support services'. A machinery that pulls its
+    images (a cluster) builds nothing here."""
     if not MACHINERY.builds_images:
         return []
-    runtime = SWEEP.runtimes[CELL_BY_NAME[wildcards.cell].runtime].service
-    return [
-        f"results/images/{service}.json"
-        for service in [runtime, *SWEEP.support_service_names]
+    endpoint = sweep.runtimes[runtime]
+    own = (
+        f"results/images/variants/{runtime}.json"
+        if endpoint.image is not None
+        else f"results/images/{endpoint.service}.json"
+    )
+    return [own] + [
+        f"results/images/{service}.json" for service in SWEEP.support_service_names
     ]
+
+
+def cell_images(wildcards):
+    """The image stamps a cell depends on (`runtime_images`)."""
+    return runtime_images(SWEEP, CELL_BY_NAME[wildcards.cell].runtime)
 
 
 def earlier_repeat(wildcards):
@@ -136,15 +158,7 @@ def capacity_cell_settings(wildcards):
 
 def tracing_cell_images(wildcards):
     """The image stamps a tracing cell depends on (as `cell_images`)."""
-    if not MACHINERY.builds_images:
-        return []
-    runtime = TRACING_SWEEP.runtimes[
-        TRACING_CELL_BY_NAME[wildcards.tcell].runtime
-    ].service
-    return [
-        f"results/images/{service}.json"
-        for service in [runtime, *SWEEP.support_service_names]
-    ]
+    return runtime_images(TRACING_SWEEP, TRACING_CELL_BY_NAME[wildcards.tcell].runtime)
 
 
 def earlier_tracing_search(wildcards):
@@ -189,6 +203,17 @@ def service_sources(wildcards):
     """Every file that shapes a service's image (its Dockerfile, .dockerignore and the
     build context's files), so the image rebuilds when one changes."""
     return MACHINERY.image_sources(wildcards.service)
+
+
+def variant_sources(wildcards):
+    """Every file that shapes a variant's own image: its service's (`service_sources`)."""
+    return MACHINERY.image_sources(VARIANT_IMAGES[wildcards.variant]["service"])
+
+
+def variant_build(wildcards):
+    """What builds a variant's own image: its service, its tag and its build args (a
+    change to them rebuilds it, and reruns its cells)."""
+    return VARIANT_IMAGES[wildcards.variant]
 
 
 # Before any image is built or container started: a k6 script that runs, and the

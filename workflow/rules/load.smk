@@ -1,4 +1,5 @@
-# The load stage: each service's image, then one job per cell (runtime x tier x repeat).
+# The load stage: each service's image (and each variant's with build args of its own),
+# then one job per cell (runtime x tier x repeat).
 
 
 rule image:
@@ -13,6 +14,25 @@ rule image:
         "../../envs/tierbench.yaml"
     params:
         project=SWEEP.project,
+    script:
+        "../scripts/load_image.py"
+
+
+# A runtime's variant with build args: an image of its own, from its service's build
+# section with the variant's args, tagged beside the service's image.
+rule variant_image:
+    input:
+        sources=variant_sources,
+        compose=SWEEP.compose_file,
+    output:
+        "results/images/variants/{variant}.json",
+    log:
+        "logs/images/variants/{variant}.log",
+    conda:
+        "../../envs/tierbench.yaml"
+    params:
+        project=SWEEP.project,
+        build=variant_build,
     script:
         "../scripts/load_image.py"
 

@@ -243,7 +243,7 @@ def run_capacity_cell(
         outcome = capacity_search(runner, settings)
         run.stop_sampler()
         state = backend.runtime_state()
-    verdict = classify(outcome, settings, runner.shared)
+    verdict = classify(outcome, settings, runner.shared, runner.cores_given)
     run.say(f"capacity {verdict.shown}, limited by {verdict.limited_by}: {verdict.reason}")
     shutil.rmtree(runner.work, ignore_errors=True)
     every_step = runner.every_step(outcome)

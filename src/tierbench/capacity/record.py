@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tierbench.capacity.load_side import LoadSide, load_side
 from tierbench.capacity.steps import StepResult
 from tierbench.capacity.verdict import Verdict
 from tierbench.cell_meta import CellIdentity
@@ -84,6 +85,29 @@ class CapacityRecord(CellIdentity):
 
     def json_text(self) -> str:
         return json.dumps(self.to_json(), indent=2) + "\n"
+
+    def measured_load_side(self) -> LoadSide | None:
+        """The load side as this search's steps measured it."""
+        entry = self.load_side or {}
+        return load_side(
+            self.steps,
+            int(entry.get("cores_given") or 0),
+            bool(entry.get("shared_with_runtime")),
+        )
+
+
+def measured_load_sides(results: Path) -> list[tuple[str, LoadSide]]:
+    """The load side as each capacity record under `results/capacity/` measured it, cell by
+    cell (for `tierbench doctor`); empty where there are none."""
+    found = []
+    for path in sorted((results / "capacity").glob("*.json")):
+        try:
+            side = CapacityRecord.read(path).measured_load_side()
+        except CapacityRecordError:
+            continue
+        if side is not None:
+            found.append((path.stem, side))
+    return found
 
 
 def verdict_from_json(data: dict[str, Any]) -> Verdict:

@@ -15,6 +15,7 @@ import polars as pl
 from tierbench.aggregate.markdown import host_speed_section
 from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
 from tierbench.aggregate.welch import t_quantile
+from tierbench.capacity.load_side import LoadSide, load_side_section
 from tierbench.capacity.record import CapacityRecord
 from tierbench.files import write_frame, write_text
 from tierbench.load.yardstick import yardstick_section
@@ -255,6 +256,7 @@ def capacity_markdown(
     warnings: Sequence[str] = (),
     speeds: Sequence[tuple[str, dict | None]] = (),
     yardsticks: Sequence[tuple[str, float | None, bool, dict | None]] = (),
+    load_sides: Sequence[tuple[str, LoadSide | None, float | None]] = (),
 ) -> str:
     lines = [
         "# Capacity",
@@ -303,6 +305,9 @@ def capacity_markdown(
     yardstick = yardstick_section(yardsticks)
     if yardstick:
         lines += ["", *yardstick]
+    load_side = load_side_section(load_sides)
+    if load_side:
+        lines += ["", *load_side]
     if warnings:
         lines += ["", "## Warnings", "", *(f"- {text}" for text in warnings)]
     return "\n".join(lines) + "\n"
@@ -343,6 +348,13 @@ def write_capacity_tables(
     write_frame(frame, csv)
     write_frame(frame, parquet)
     write_text(
-        capacity_markdown(frame, warnings, host_speeds(records), yardsticks(records)), markdown
+        capacity_markdown(
+            frame,
+            warnings,
+            host_speeds(records),
+            yardsticks(records),
+            [(r.cell, r.measured_load_side(), r.verdict.capacity_rps) for r in records],
+        ),
+        markdown,
     )
     return frame, warnings

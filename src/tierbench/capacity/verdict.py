@@ -24,6 +24,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tierbench.capacity.load_side import LoadSide, load_side
 from tierbench.capacity.search import SearchOutcome
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.capacity.steps import StepResult
@@ -42,6 +43,9 @@ CONTENDED_BUSY = 0.8
 THROTTLED = 0.2
 # Found below this share of the utilisation law's prediction: not CPU-bound.
 FAR_BELOW_PREDICTION = 0.8
+# A capacity whose SLO broke with CPU to spare, at this share of the load side's measured
+# ceiling or more, was set by the load side: k6's bursts need room on its cores.
+NEAR_LOAD_SIDE = 0.85
 LOWER_BOUND_CAUSES = ("load-generator", "upstream", "search-bound")
 
 
@@ -64,6 +68,7 @@ class Verdict:
     predicted_rps: float | None = None  # the utilisation law's CPU-bound ceiling
     iterations_per_s: float | None = None  # achieved at the capacity, the mean of its holds
     p99_ms_by_name_at_capacity: dict[str, float] = field(default_factory=dict)
+    load_side_ceiling_rps: float | None = None  # where the load side's cores would be full
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,16 +224,46 @@ def _reason(
     return reason
 
 
+def load_side_bound(limited_by: str, capacity_rps: float | None, side: LoadSide | None) -> bool:
+    """Whether a capacity whose SLO broke with CPU to spare (`latency`, `errors`) lies so
+    close to the load side's measured ceiling that the load side set it."""
+    ceiling = None if side is None else side.ceiling_rps
+    if limited_by not in ("latency", "errors") or not capacity_rps or not ceiling:
+        return False
+    return capacity_rps >= NEAR_LOAD_SIDE * ceiling
+
+
+def _near_load_side(
+    limited_by: str, evidence: str, capacity_rps: float | None, side: LoadSide | None
+) -> tuple[str, str]:
+    """A capacity `load_side_bound` is the load side's: (limited_by, evidence) then say so
+    with the ceiling."""
+    if not load_side_bound(limited_by, capacity_rps, side):
+        return limited_by, evidence
+    assert side is not None and side.ceiling_rps and capacity_rps
+    return "load-generator", (
+        f"{evidence}, at {capacity_rps / side.ceiling_rps:.0%} of the load side's measured ceiling"
+    )
+
+
 def classify(
-    outcome: SearchOutcome, settings: CapacitySettings, shared_with_runtime: bool = False
+    outcome: SearchOutcome,
+    settings: CapacitySettings,
+    shared_with_runtime: bool = False,
+    load_side_cores: int = 0,
 ) -> Verdict:
     """The verdict of a search. `shared_with_runtime`: the tier was contended, so the
-    runtime and the load side shared the host's cores."""
+    runtime and the load side shared the host's cores; `load_side_cores`: how many the
+    load side had, for its measured ceiling (`tierbench.capacity.load_side`)."""
     best, failing, holds = outcome.best, outcome.failing, outcome.capacity_steps or []
     if failing is None:
         limited_by, evidence = _without_failure(outcome, settings, shared_with_runtime)
     else:
         limited_by, evidence = _cause(failing, settings, shared_with_runtime)
+    side = load_side(outcome.steps, load_side_cores, shared_with_runtime)
+    limited_by, evidence = _near_load_side(
+        limited_by, evidence, _mean([s.rps for s in holds]) if holds else None, side
+    )
     per_iteration = _mean([s.requests_per_iteration for s in holds]) or (
         failing.requests_per_iteration if failing else None
     )
@@ -240,12 +275,15 @@ def classify(
     predicted_rps = prediction.rate * per_iteration if prediction and per_iteration else None
     latencies = [s.percentile_ms for s in holds if s.percentile_ms is not None]
     passing = [s for s in outcome.steps if s.passed and s.memory_peak_bytes is not None]
+    reason = _reason(outcome, limited_by, evidence, capacity_rps, failed_at_rps, predicted_rps)
+    if side is not None and limited_by in ("load-generator", "upstream"):
+        reason += f" The load side's measured ceiling: {side.words()}."
     return Verdict(
         capacity_rps=capacity_rps,
         capacity_rate=None if best is None else best.offered_rate,
         lower_bound=limited_by in LOWER_BOUND_CAUSES,
         limited_by=limited_by,
-        reason=_reason(outcome, limited_by, evidence, capacity_rps, failed_at_rps, predicted_rps),
+        reason=reason,
         latency_ms_at_capacity=max(latencies) if latencies else None,
         cpu_pct_at_capacity=_mean([s.cpu_pct for s in holds]),
         memory_pct_at_capacity=max(
@@ -260,6 +298,7 @@ def classify(
         predicted_rps=predicted_rps,
         iterations_per_s=_mean([s.achieved_rate for s in holds]),
         p99_ms_by_name_at_capacity=_worst_by_name(holds),
+        load_side_ceiling_rps=None if side is None else side.ceiling_rps,
     )
 
 

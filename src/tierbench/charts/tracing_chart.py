@@ -12,6 +12,7 @@ from tierbench.charts import theme
 from tierbench.charts.output.html_page import figure_sections, html_page
 from tierbench.charts.output.png_renderer import render_figures
 from tierbench.files import write_text, write_with
+from tierbench.tracing.table import shown_ratio
 
 WIDTH, HEIGHT = 1200, 620
 PANELS = (("x", "y", (0.0, 0.46)), ("x2", "y2", (0.54, 1.0)))
@@ -83,7 +84,7 @@ def tracing_figure(frame: pl.DataFrame, footer: str) -> dict:
         }
         traces.append(bar)
         ratios = [None if row is None else row["capacity_ratio"] for row in cells]
-        texts = ["–" if r is None else f"{r:.2f}" for r in ratios]
+        texts = ["–" if row is None else shown_ratio(row) for row in cells]
         traces.append(
             _bar(runtime, colours[runtime], tiers, ratios, texts, PANELS[1][:2], legend=False)
         )
@@ -134,6 +135,7 @@ def tracing_footer(frame: pl.DataFrame) -> str:
     return (
         "Left: CPU per request with tracing on, against off, at one fixed rate; error bars: "
         f"95 % interval (Welch) over {holds} holds a side, interleaved.<br>"
-        "Right: capacity under the SLO with tracing on ÷ off, one capacity search each. "
+        "Right: capacity under the SLO with tracing on ÷ off, one capacity search each "
+        "(≤ where the untraced one is a lower bound, stopped by the load side). "
         "tierbench, results/tracing.csv"
     )

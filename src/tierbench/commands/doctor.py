@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from tierbench.capacity.record import measured_load_sides
 from tierbench.commands.declare import Command, arg, configfile
 from tierbench.config.sweep import ConfigError, load_sweep
 from tierbench.load.machinery import preflight_gatherer
@@ -44,9 +45,46 @@ def configuration(configfile: Path) -> tuple[SweepShape | None, Check]:
     )
 
 
+def _span(values: list[float], digits: int, unit: str = "") -> str:
+    low, high = min(values), max(values)
+    if f"{low:,.{digits}f}" == f"{high:,.{digits}f}":
+        return f"{low:,.{digits}f}{unit}"
+    return f"{low:,.{digits}f}–{high:,.{digits}f}{unit}"
+
+
+def load_side_check(results: Path) -> Check:
+    """The load side's ceiling as the last capacity searches in `results` measured it on
+    the sweep's own k6 script, or that none has yet."""
+    measured = [side for _, side in measured_load_sides(results)]
+    if not measured:
+        return Check(
+            "OK",
+            "load side",
+            f"not measured yet: no capacity search in {results}/capacity/ (each search "
+            "measures what k6 and the support services spend per request on your script, "
+            "and states the ceiling in capacity.md)",
+        )
+    own = [side for side in measured if not side.shared] or measured
+    cores = sorted({side.cores for side in own})
+    message = (
+        f"its cores would be full at {_span([s.ceiling_rps or 0.0 for s in own], 0, ' req/s')} "
+        f"(k6 {_span([s.k6.ms_per_request for s in own], 2, ' ms')} and the support services "
+        f"{_span([s.support.ms_per_request for s in own], 2, ' ms')} of CPU per request, on "
+        f"{'/'.join(map(str, cores))} core(s)), by {len(own)} capacity "
+        f"search{'es' if len(own) != 1 else ''} in "
+        f"{results}/capacity/"
+    )
+    shared = len(measured) - len(own)
+    if shared:
+        message += f"; {shared} contended tier(s) share those cores with the runtime"
+    return Check("OK", "load side", message + ": a capacity near it is a lower bound")
+
+
 def run(args: argparse.Namespace) -> int:
     shape, loaded = configuration(args.configfile)
-    preflight = run_preflight(shape, args.results, preflight_gatherer(), extra=[loaded])
+    preflight = run_preflight(
+        shape, args.results, preflight_gatherer(), extra=[loaded, load_side_check(args.results)]
+    )
     print(render(preflight))
     return 1 if preflight.failed else 0
 

@@ -26,6 +26,11 @@ from tierbench.config.kubernetes import (
     kubernetes_settings,
 )
 from tierbench.config.limits import LimitError, Limits, parse_limits
+from tierbench.config.variant_images import (
+    VariantImageError,
+    check_variant_builds,
+    variant_image_name,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -53,6 +58,10 @@ class ServiceEndpoint:
     # Set on the service for this runtime's cells, over the Compose file's own (a
     # runtime's variants differ from it here).
     environment: tuple[tuple[str, str], ...] = ()
+    # A variant's build args, over the service's own `build.args`, and the image of its
+    # own they build (`variant_image_name`); none and None for the service's own image.
+    build_args: tuple[tuple[str, str], ...] = ()
+    image: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -197,13 +206,14 @@ def validate_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
     raise ConfigError(f"config key {key}: {error.message}{hint}")
 
 
-def _compose_project(compose_file: Path, project: str | None) -> tuple[str, list[str]]:
-    """The project's name and the services it defines, as Compose itself reads the file."""
+def _compose_project(compose_file: Path, project: str | None) -> tuple[str, dict[str, dict]]:
+    """The project's name and the services it defines, by name, as Compose itself reads
+    the file."""
     try:
         resolved = read_compose_project(compose_file, project)
     except ComposeFileError as error:
         raise ConfigError(f"compose_file {error}") from None
-    return resolved.name, list(resolved.services)
+    return resolved.name, resolved.services
 
 
 def _tiers(config: dict) -> dict[str, Tier]:
@@ -247,34 +257,48 @@ def runtime_rows(config: dict) -> dict[str, dict]:
     """Every runtime the sweep measures, by name, with the settings that shape its cells:
     each configured runtime (without its `variants`), then each of its variants, named
     `{runtime}-{variant}`: the runtime's service and port with the variant's environment
-    over the runtime's. A variant is a row like any runtime in every table and chart."""
+    over the runtime's, and its `build_args` where it gives any (a variant without keeps
+    the settings, and so the cells, it had before build args existed). A variant is a row
+    like any runtime in every table and chart."""
     rows: dict[str, dict] = {}
     for name, runtime in config["runtimes"].items():
         base = {key: value for key, value in runtime.items() if key != "variants"}
         rows[name] = base
         # A runtime's name has no hyphen (the schema's pattern): no row is named twice.
         for variant, settings in (runtime.get("variants") or {}).items():
-            environment = dict(base.get("environment") or {}) | settings["environment"]
-            rows[f"{name}-{variant}"] = base | {"variant_of": name, "environment": environment}
+            environment = dict(base.get("environment") or {}) | settings.get("environment", {})
+            row = base | {"variant_of": name, "environment": environment}
+            if settings.get("build_args"):
+                row["build_args"] = dict(settings["build_args"])
+            rows[f"{name}-{variant}"] = row
     return rows
 
 
+def _as_strings(variables: dict | None) -> tuple[tuple[str, str], ...]:
+    """Variables as the service reads them: names and values as text, sorted."""
+    return tuple(sorted((str(k), str(v)) for k, v in (variables or {}).items()))
+
+
 def _runtimes(
-    rows: dict[str, dict], compose_file: Path, services: list[str]
+    rows: dict[str, dict], compose_file: Path, project: str, services: dict[str, dict]
 ) -> dict[str, ServiceEndpoint]:
     runtimes = {}
     for name, runtime in rows.items():
         key = f"runtimes.{runtime.get('variant_of', name)}.service"
-        if runtime["service"] not in services:
+        service = runtime["service"]
+        if service not in services:
             raise ConfigError(
                 f"config key {key}: {compose_file} has no service "
-                f"{runtime['service']!r}; its services: {', '.join(services)}"
+                f"{service!r}; its services: {', '.join(services)}"
             )
-        environment = tuple(
-            sorted((str(k), str(v)) for k, v in (runtime.get("environment") or {}).items())
-        )
+        build_args = _as_strings(runtime.get("build_args"))
         runtimes[name] = ServiceEndpoint(
-            runtime["service"], runtime["port"], runtime["health_path"], environment
+            service,
+            runtime["port"],
+            runtime["health_path"],
+            _as_strings(runtime.get("environment")),
+            build_args,
+            variant_image_name(project, service, name) if build_args else None,
         )
     return runtimes
 
@@ -301,7 +325,10 @@ def _cells(config: dict, tiers: dict[str, Tier], runtimes: dict) -> list[Cell]:
 
 
 def _support(
-    config: dict, compose_file: Path, services: list[str], runtimes: dict[str, ServiceEndpoint]
+    config: dict,
+    compose_file: Path,
+    services: dict[str, dict],
+    runtimes: dict[str, ServiceEndpoint],
 ) -> list[ServiceEndpoint | str]:
     support: list[ServiceEndpoint | str] = []
     for index, entry in enumerate(config["support_services"]):
@@ -336,10 +363,11 @@ def load_sweep(raw_config: dict, base_dir: Path = Path(".")) -> Sweep:
     project, services = _compose_project(compose_file, config.get("compose_project"))
     config["compose_project"] = project
     rows = runtime_rows(config)
-    runtimes = _runtimes(rows, compose_file, services)
+    runtimes = _runtimes(rows, compose_file, project, services)
     try:
         kubernetes = kubernetes_settings(config["kubernetes"])
-    except KubernetesConfigError as error:
+        check_variant_builds(rows, services, config["backend"])
+    except (KubernetesConfigError, VariantImageError) as error:
         raise ConfigError(str(error)) from None
     return Sweep(
         config=config,

@@ -139,6 +139,7 @@ def cell_identity(sweep: Sweep, cell: Cell, placement: Placement) -> dict[str, A
         service=placement.runtime.service,
         port=placement.runtime.port,
         environment=dict(placement.runtime.environment),
+        build_args=dict(placement.runtime.build_args),
         variant_of=sweep.runtime_settings.get(cell.runtime, {}).get("variant_of"),
         tier_order=sweep.tiers[cell.tier].order,
         backend=sweep.backend,

@@ -18,6 +18,7 @@ import polars as pl
 
 from tierbench.aggregate.welch import welch
 from tierbench.capacity.record import CapacityRecord
+from tierbench.capacity.verdict import load_side_bound
 from tierbench.files import write_frame, write_text
 from tierbench.tracing.settings import VARIANT
 
@@ -92,12 +93,17 @@ def difference(on: Sequence[float], off: Sequence[float]) -> Difference:
 
 
 def _capacity(record: CapacityRecord | None) -> dict[str, Any]:
+    """A side's capacity, a lower bound where its verdict says so or where it lies at the
+    load side's measured ceiling (a record made before its verdict looked there)."""
     if record is None:
         return {"rps": None, "lower_bound": None, "confirmed": None, "memory": None}
     verdict = record.verdict
+    at_ceiling = load_side_bound(
+        verdict.limited_by, verdict.capacity_rps, record.measured_load_side()
+    )
     return {
         "rps": verdict.capacity_rps,
-        "lower_bound": verdict.lower_bound,
+        "lower_bound": verdict.lower_bound or at_ceiling,
         "confirmed": f"{verdict.confirmations or 0}/{verdict.confirmations_needed or 0}",
         "memory": verdict.memory_peak_bytes,
     }
@@ -182,6 +188,16 @@ def _capacity_text(row: dict[str, Any], side: str) -> str:
     return f"{bound}{rps:,.0f} ({row[f'confirmed_{side}']})"
 
 
+def shown_ratio(row: dict[str, Any]) -> str:
+    """on ÷ off; "≤" where only the untraced capacity is a lower bound, "≥" where only the
+    traced one is, and no figure where both are."""
+    ratio = row["capacity_ratio"]
+    on, off = row["capacity_lower_bound_on"], row["capacity_lower_bound_off"]
+    if ratio is None or (on and off):
+        return "–"
+    return f"{'≤ ' if off else '≥ ' if on else ''}{ratio:.2f}"
+
+
 def _mib(value: float | None) -> str:
     return "–" if value is None else f"{value / 2**20:,.0f} MiB"
 
@@ -197,7 +213,9 @@ def tracing_markdown(frame: pl.DataFrame, off_environment: dict[str, str], share
         f"both sides were held {repeats} times, interleaved, each on a runtime placed "
         "afresh: differences are on − off, with Welch's 95 % confidence interval; where "
         f'it includes zero the table says "{NO_DIFFERENCE}". Capacities come from one '
-        "capacity search of each side (confirmed k of k, as `snakemake capacity`).",
+        "capacity search of each side (confirmed k of k, as `snakemake capacity`); "
+        '"≥" marks a lower bound, where the load generator, not the runtime, stopped '
+        "the search (at the load side's measured ceiling, in capacity.md's words).",
         "",
         "## At a fixed rate",
         "",
@@ -237,10 +255,9 @@ def tracing_markdown(frame: pl.DataFrame, off_environment: dict[str, str], share
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in frame.iter_rows(named=True):
-        ratio = row["capacity_ratio"]
         lines.append(
             f"| {row['runtime']} | {row['tier']} | {_capacity_text(row, 'on')} "
-            f"| {_capacity_text(row, 'off')} | {'–' if ratio is None else f'{ratio:.2f}'} "
+            f"| {_capacity_text(row, 'off')} | {shown_ratio(row)} "
             f"| {_mib(row['memory_at_capacity_bytes_on'])} "
             f"| {_mib(row['memory_at_capacity_bytes_off'])} |"
         )

@@ -152,6 +152,7 @@ class DockerBackend(Backend):
                 self.sweep.support_service_names,
                 self._support_cpuset(),
                 dict(placement.runtime.environment),
+                placement.runtime.image,
             ),
         )
         self.placement = placement

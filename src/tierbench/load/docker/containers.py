@@ -42,9 +42,11 @@ def limits_override(
     support_services: list[str],
     support_cpuset: str,
     environment: dict[str, str] | None = None,
+    image: str | None = None,
 ) -> dict:
-    """A Compose override that gives `service` the tier's limits, as a pod's limits, and
-    the runtime's own `environment` (a variant's, say) over the Compose file's.
+    """A Compose override that gives `service` the tier's limits, as a pod's limits, the
+    runtime's own `environment` (a variant's, say) over the Compose file's, and, for a
+    variant with build args, the `image` built for it (`variant_image_override`).
 
     memswap_limit equals the memory limit, so the runtime cannot swap (pods do not).
     CPUs are written exactly, in millicores at most (the config refuses finer values).
@@ -66,11 +68,21 @@ def limits_override(
         runtime["cpuset"] = requested.cpuset
     if environment:
         runtime["environment"] = dict(environment)
+    if image:
+        runtime |= variant_image_override(image)
     services = {service: runtime}
     for name in support_services:
         if support_cpuset:
             services[name] = {"cpuset": support_cpuset}
     return {"services": services}
+
+
+def variant_image_override(image: str) -> dict:
+    """What runs a variant's own image on its service: the image, already built by the
+    workflow (`tierbench.load.docker.images.ensure_variant_image`), never pulled; and the
+    runtime is started without a build (`RuntimeContainer`), so Compose cannot build the
+    service's own section under the variant's tag."""
+    return {"image": image, "pull_policy": "never"}
 
 
 def limits_from_inspect(host_config: dict) -> LimitSet:
@@ -296,6 +308,8 @@ class RuntimeContainer:
                 services=[self.endpoint.service],
                 detach=True,
                 force_recreate=True,
+                # A variant's own image is built beforehand, with its build args.
+                no_build=self.endpoint.image is not None,
                 dependencies=False,
                 quiet=True,
             )

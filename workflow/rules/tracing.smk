@@ -24,7 +24,7 @@ rule tracing_capacity_search:
     params:
         settings=tracing_cell_settings,
     script:
-        "../scripts/tracing_capacity.py"
+        "../scripts/capacity_search.py"
 
 
 rule tracing_holds:

@@ -1,4 +1,6 @@
-"""Search one cell's capacity: the runtime under the tier's limits, step after step."""
+"""Search one cell's capacity: the runtime under the tier's limits, step after step. The
+same for a cell of the tracing sweep (the `tcell` wildcard): a runtime, or its twin with
+tracing off."""
 
 import sys
 from pathlib import Path
@@ -10,9 +12,13 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from tierbench.capacity.cell import CapacityOutputs, run_capacity_cell
 from tierbench.capacity.settings import CapacitySettings
 from tierbench.load.machinery import backend_for
+from tierbench.tracing.settings import tracing_config
 from tierbench.workflow_script import cell_job
 
-with cell_job(snakemake) as job:
+tracing = hasattr(snakemake.wildcards, "tcell")
+with cell_job(
+    snakemake, tracing_config if tracing else None, wildcard="tcell" if tracing else "cell"
+) as job:
     run_capacity_cell(
         job.sweep,
         job.cell,

@@ -16,6 +16,13 @@ from tierbench.tracing.table import shown_ratio
 
 WIDTH, HEIGHT = 1200, 620
 PANELS = (("x", "y", (0.0, 0.46)), ("x2", "y2", (0.54, 1.0)))
+PANEL_HEADINGS = (
+    "CPU per request at one fixed rate, on against off",
+    "Capacity under the SLO kept with tracing on",
+)
+# The panels' height on the figure: room above for the title, legend and headings, below
+# for the axes' labels and the footer.
+PLOT_HEIGHT = (0.24, 0.82)
 
 
 def _cells(frame: pl.DataFrame, runtime: str, tiers: list[str]) -> list[dict[str, Any] | None]:
@@ -83,23 +90,31 @@ def tracing_figure(frame: pl.DataFrame, footer: str) -> dict:
             "color": theme.TEXT,
         }
         traces.append(bar)
-        ratios = [None if row is None else row["capacity_ratio"] for row in cells]
-        texts = ["–" if row is None else shown_ratio(row) for row in cells]
+        texts = [theme.NO_DATA if row is None else shown_ratio(row) for row in cells]
+        # No bar where the ratio is unknown (both sides lower bounds): its label says so.
+        ratios = [
+            None if row is None or text == "–" else row["capacity_ratio"]
+            for row, text in zip(cells, texts, strict=True)
+        ]
         traces.append(
             _bar(runtime, colours[runtime], tiers, ratios, texts, PANELS[1][:2], legend=False)
         )
     size = theme.base_layout(WIDTH, HEIGHT)["font"]["size"]
     layout = theme.base_layout(WIDTH, HEIGHT) | {
         "barmode": "group",
-        "margin": {"l": 70, "r": 30, "t": 110, "b": 110},
+        "margin": {"l": 80, "r": 30, "t": 30, "b": 20},
         "xaxis": {"domain": PANELS[0][2], "anchor": "y", "title": {"text": "tier"}},
         "yaxis": {
+            "domain": PLOT_HEIGHT,
+            "anchor": "x",
             "title": {"text": "CPU per request: tracing adds (%)"},
             "gridcolor": theme.GRID,
             "zeroline": True,
         },
         "xaxis2": {"domain": PANELS[1][2], "anchor": "y2", "title": {"text": "tier"}},
         "yaxis2": {
+            "domain": PLOT_HEIGHT,
+            "anchor": "x2",
             "title": {"text": "capacity, tracing on ÷ off"},
             "gridcolor": theme.GRID,
             "rangemode": "tozero",
@@ -111,8 +126,12 @@ def tracing_figure(frame: pl.DataFrame, footer: str) -> dict:
         0.0,
         size + 8,
         size - 2,
-        theme.Legend(1.0, 1.08, size),
+        theme.Legend(1.0, 0.995, size),
     )
+    notes += [
+        theme.paper_text(heading, domain[0], PLOT_HEIGHT[1] + 0.02, size, yanchor="bottom")
+        for heading, (_, _, domain) in zip(PANEL_HEADINGS, PANELS, strict=True)
+    ]
     layout |= legend_keys | {"annotations": notes}
     return {"data": traces, "layout": layout}
 

@@ -50,8 +50,12 @@ def test_the_section_takes_defaults_and_orders_its_tiers_as_the_config_does():
     assert TracingSettings.from_config({"tiers": TIERS}).tiers == ("xs", "s")
 
 
-def test_a_tier_the_config_has_not_is_refused_with_the_ones_it_has():
-    with pytest.raises(ConfigError, match=r"tracing.tiers: 'xl' not in tiers \(xs, s\)"):
+def test_tiers_the_config_has_not_are_left_out_and_none_left_is_refused():
+    """A config of fewer tiers, made from the reference one (tracing at xs, s and m),
+    still loads: the tracing sweep measures the tiers it has."""
+    settings = TracingSettings.from_config({"tiers": TIERS, "tracing": {"tiers": ["s", "m"]}})
+    assert settings.tiers == ("s",)
+    with pytest.raises(ConfigError, match=r"tracing.tiers: none of 'xl' is in tiers \(xs, s\)"):
         TracingSettings.from_config({"tiers": TIERS, "tracing": {"tiers": ["xl"]}})
 
 
@@ -160,6 +164,15 @@ def test_the_chart_draws_the_overhead_with_its_interval_and_the_capacity_kept():
     assert overhead["error_y"]["array"][0] == pytest.approx(high)
     assert capacity["y"][0] == pytest.approx(row["capacity_ratio"])
     assert "holds a side" in figure["layout"]["annotations"][1]["text"]
+    # Each panel's y axis stands at its own panel, not over the other's.
+    assert figure["layout"]["yaxis2"]["anchor"] == "x2"
+    assert figure["layout"]["yaxis"]["anchor"] == "x"
+    # Both sides lower bounds: no ratio, so no bar, and the label says so.
+    both = frame.with_columns(
+        capacity_lower_bound_on=pl.lit(True), capacity_lower_bound_off=pl.lit(True)
+    )
+    capacity = tracing_figure(both, "")["data"][1]
+    assert capacity["y"] == [0.0] and capacity["text"] == ["–"]
 
 
 def test_a_side_stopped_at_the_load_sides_ceiling_is_a_lower_bound_and_its_ratio_a_bound():

@@ -64,6 +64,23 @@ def _bar(runtime: str, colour: str, tiers: list[str], values, texts, axes, legen
     }
 
 
+def _axes(panel: int, title: str, **y_extra: object) -> dict:
+    """A panel's x and y axes (`xaxis`, `yaxis`; `xaxis2`, `yaxis2`), each anchored to the
+    other, the y axis over the panels' height."""
+    x_name, y_name, domain = PANELS[panel]
+    suffix = x_name[1:]
+    return {
+        f"xaxis{suffix}": {"domain": domain, "anchor": y_name, "title": {"text": "tier"}},
+        f"yaxis{suffix}": {
+            "domain": PLOT_HEIGHT,
+            "anchor": x_name,
+            "title": {"text": title},
+            "gridcolor": theme.GRID,
+            **y_extra,
+        },
+    }
+
+
 def tracing_figure(frame: pl.DataFrame, footer: str) -> dict:
     """The figure as a plotly dict."""
     runtimes = list(dict.fromkeys(frame["runtime"].to_list()))
@@ -103,22 +120,8 @@ def tracing_figure(frame: pl.DataFrame, footer: str) -> dict:
     layout = theme.base_layout(WIDTH, HEIGHT) | {
         "barmode": "group",
         "margin": {"l": 80, "r": 30, "t": 30, "b": 20},
-        "xaxis": {"domain": PANELS[0][2], "anchor": "y", "title": {"text": "tier"}},
-        "yaxis": {
-            "domain": PLOT_HEIGHT,
-            "anchor": "x",
-            "title": {"text": "CPU per request: tracing adds (%)"},
-            "gridcolor": theme.GRID,
-            "zeroline": True,
-        },
-        "xaxis2": {"domain": PANELS[1][2], "anchor": "y2", "title": {"text": "tier"}},
-        "yaxis2": {
-            "domain": PLOT_HEIGHT,
-            "anchor": "x2",
-            "title": {"text": "capacity, tracing on ÷ off"},
-            "gridcolor": theme.GRID,
-            "rangemode": "tozero",
-        },
+        **_axes(0, "CPU per request: tracing adds (%)", zeroline=True),
+        **_axes(1, "capacity, tracing on ÷ off", rangemode="tozero"),
     }
     notes, legend_keys = theme.title_and_footer(
         "What tracing costs at each pod size",

@@ -37,18 +37,19 @@ class TracingSettings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TracingSettings:
-        """The section of a complete config (`Sweep.config`); ConfigError for a tier it
-        names that the config has not."""
+        """The section of a complete config (`Sweep.config`). Tiers it names that the
+        config has not are left out (a config of fewer tiers, made from the reference one,
+        still loads); ConfigError when none is left."""
         section = DEFAULTS | (config.get("tracing") or {})
-        tiers = section["tiers"] or list(config["tiers"])
-        unknown = [tier for tier in tiers if tier not in config["tiers"]]
-        if unknown:
+        named = section["tiers"] or list(config["tiers"])
+        tiers = tuple(tier for tier in config["tiers"] if tier in named)
+        if not tiers:
             raise ConfigError(
-                f"config key tracing.tiers: {', '.join(map(repr, unknown))} not in tiers "
+                f"config key tracing.tiers: none of {', '.join(map(repr, named))} is in tiers "
                 f"({', '.join(config['tiers'])}); name tiers the config has"
             )
         return cls(
-            tiers=tuple(tier for tier in config["tiers"] if tier in tiers),
+            tiers=tiers,
             off_environment={str(k): str(v) for k, v in section["off_environment"].items()},
             rate_share=float(section["rate_share"]),
             repeats=int(section["repeats"]),

@@ -3,9 +3,10 @@ one tier when both sides serve the same load.
 
 The rate is a share of the traced runtime's capacity (`tracing.rate_share` of the capacity
 search's iterations/s), so both sides should run inside their SLO and the difference is
-the work tracing adds, not a queue (a hold that broke it is judged and kept as such). Each hold is a runtime placed afresh under the tier's limits
-(the traced one, then the untraced, then the other way round, ...), so slow drift of the
-host falls on both sides alike. A hold is one capacity step (`StepRunner`): warm-up, then
+the work tracing adds, not a queue (a hold that broke it is judged and kept as such).
+Each hold is a runtime placed afresh under the tier's limits (the traced one, then the
+untraced, then the other way round, ...), so slow drift of the host falls on both sides
+alike. A hold is one capacity step (`StepRunner`): warm-up, then
 a measured hold, judged by the capacity SLO; its spans are counted as every step's are.
 """
 

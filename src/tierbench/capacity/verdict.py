@@ -260,17 +260,15 @@ def classify(
         limited_by, evidence = _without_failure(outcome, settings, shared_with_runtime)
     else:
         limited_by, evidence = _cause(failing, settings, shared_with_runtime)
+    capacity_rps = _mean([s.rps for s in holds]) if holds else None
     side = load_side(outcome.steps, load_side_cores, shared_with_runtime)
-    limited_by, evidence = _near_load_side(
-        limited_by, evidence, _mean([s.rps for s in holds]) if holds else None, side
-    )
+    limited_by, evidence = _near_load_side(limited_by, evidence, capacity_rps, side)
     per_iteration = _mean([s.requests_per_iteration for s in holds]) or (
         failing.requests_per_iteration if failing else None
     )
     failed_at_rps = (
         failing.offered_rate * per_iteration if failing is not None and per_iteration else None
     )
-    capacity_rps = _mean([s.rps for s in holds]) if holds else None
     prediction = outcome.prediction
     predicted_rps = prediction.rate * per_iteration if prediction and per_iteration else None
     latencies = [s.percentile_ms for s in holds if s.percentile_ms is not None]

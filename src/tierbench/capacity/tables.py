@@ -211,7 +211,8 @@ def shown_confirmations(row: dict[str, Any]) -> str:
     return text
 
 
-def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
+def shown_number(value: float | None, digits: int = 0, suffix: str = "") -> str:
+    """`1,234.5`, or `–` for no figure."""
     return "–" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
@@ -276,14 +277,14 @@ def capacity_markdown(
             f"{row['memory_bytes'] / 2**20:,.0f} MiB",
             "–" if row["workers"] is None else str(row["workers"]),
             shown_capacity(row),
-            _number(row["iterations_per_s"], 1),
-            _number(row["failed_at_rps"], 0),
+            shown_number(row["iterations_per_s"], 1),
+            shown_number(row["failed_at_rps"], 0),
             shown_confirmations(row),
-            _number(row["latency_ms_at_capacity"], 1),
-            _number(row["cpu_pct_at_capacity"], 0),
+            shown_number(row["latency_ms_at_capacity"], 1),
+            shown_number(row["cpu_pct_at_capacity"], 0),
             shown_per(row, "rps_per_cpu_at_capacity"),
             row["limited_by"],
-            _number(row["search_s"], 0),
+            shown_number(row["search_s"], 0),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Why each search stopped", ""]

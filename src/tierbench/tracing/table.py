@@ -18,6 +18,7 @@ import polars as pl
 
 from tierbench.aggregate.welch import welch
 from tierbench.capacity.record import CapacityRecord
+from tierbench.capacity.tables import shown_number
 from tierbench.capacity.verdict import load_side_bound
 from tierbench.files import write_frame, write_text
 from tierbench.tracing.settings import VARIANT
@@ -162,10 +163,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else a / b
 
 
-def _number(value: float | None, digits: int) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
-
-
 def shown_difference(row: dict[str, Any], name: str, digits: int, unit: str) -> str:
     """`+0.42 ms (0.30 to 0.55)`, `no measurable difference (−0.02 to +0.05 ms)`, or the
     bare difference where a side has one hold (no interval)."""
@@ -231,16 +228,16 @@ def tracing_markdown(frame: pl.DataFrame, off_environment: dict[str, str], share
                 [
                     row["runtime"],
                     row["tier"],
-                    _number(row["rate"], 1),
-                    _number(row["rps"], 0),
-                    _number(row["cpu_ms_on"], 3),
-                    _number(row["cpu_ms_off"], 3),
+                    shown_number(row["rate"], 1),
+                    shown_number(row["rps"], 0),
+                    shown_number(row["cpu_ms_on"], 3),
+                    shown_number(row["cpu_ms_off"], 3),
                     shown_difference(row, "cpu_ms", 3, "ms"),
                     "–"
                     if overhead is None or not row["cpu_ms_measurable"]
                     else f"{overhead:+.0f} %",
-                    _number(row["p99_ms_on"], 1),
-                    _number(row["p99_ms_off"], 1),
+                    shown_number(row["p99_ms_on"], 1),
+                    shown_number(row["p99_ms_off"], 1),
                     shown_difference(row, "p99_ms", 1, "ms"),
                 ]
             )
@@ -275,9 +272,10 @@ def tracing_markdown(frame: pl.DataFrame, off_environment: dict[str, str], share
     for row in frame.iter_rows(named=True):
         lost = row["spans_lost"]
         lines.append(
-            f"| {row['runtime']} | {row['tier']} | {_number(row['spans_per_s'], 0)} "
+            f"| {row['runtime']} | {row['tier']} | {shown_number(row['spans_per_s'], 0)} "
             f"| {'–' if lost is None else f'{lost:,}'} "
-            f"| {_number(row['support_cpu_on'], 3)} | {_number(row['support_cpu_off'], 3)} "
+            f"| {shown_number(row['support_cpu_on'], 3)} "
+            f"| {shown_number(row['support_cpu_off'], 3)} "
             f"| {shown_difference(row, 'support_cpu', 3, 'cores')} |"
         )
     failed = int(frame["holds_failed"].sum()) if frame.height else 0

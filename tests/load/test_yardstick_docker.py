@@ -1,12 +1,18 @@
 """The yardstick on the real engine: a busy loop sharing the runtime's CPU slows it by the
-share the kernel takes from it, as it slows a CPU-bound service. (How closely the one's
-slowdown predicts the other's is printed, not held to a bound: on this 2-core host the
-quotient of the two ratios read 0.66-0.98, so the 10 % the yardstick aims at is not met.)"""
+share the kernel takes from it, as it slows a CPU-bound service.
+
+Each side is measured three times, interleaved (quiet, busy, busy, quiet, quiet, busy), and
+compared by its medians: on this 2-core host one quiet yardstick alone read 1,469 to 2,604
+req/s, the host's own speed moving that much from one second to the next, so one reading
+a side made the slowdown anything from 0.48 to 0.74. How closely the one's slowdown
+predicts the other's is printed, not held to a bound: in five runs of this test the
+quotient of the two read 0.86-1.05, outside the 10 % the yardstick aims at twice."""
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,6 +36,8 @@ PROJECT = "tierbench-test"
 # less would be untouched: its fair share covers it.)
 TIER = Limits(cpus=1.0, memory_bytes=512 * 2**20)
 CALIBRATED = ServiceEndpoint("calibrated", 19186, "/healthz")  # 2 ms of CPU per request
+# Each side three times, in an order that puts as many of each early as late.
+ORDER = ("quiet", "busy", "busy", "quiet", "quiet", "busy")
 
 
 @contextmanager
@@ -90,6 +98,10 @@ def measure(
     }
 
 
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def yardstick_containers() -> list[str]:
     listed = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label={LABEL}"], capture_output=True, text=True
@@ -113,21 +125,27 @@ def test_a_busy_loop_on_the_runtimes_cpu_slows_the_yardstick_as_it_slows_a_cpu_b
         cgroup = locate_cgroup(service.recreate_with_limits().state.pid)
         assert cgroup is not None
         service.wait_until_healthy(20)
-        quiet = measure(limits, load, workdir, cgroup)
-        with busy_loop(plan.runtime_cpus[0]):
-            busy = measure(limits, load, workdir, cgroup)
+        runs: dict[str, list[dict[str, float]]] = {"quiet": [], "busy": []}
+        for side in ORDER:
+            if side == "busy":
+                with busy_loop(plan.runtime_cpus[0]):
+                    runs[side].append(measure(limits, load, workdir, cgroup))
+            else:
+                runs[side].append(measure(limits, load, workdir, cgroup))
     finally:
         service.remove()
+    for side in ORDER[:2]:
+        for run in runs[side]:
+            print(side, *(f"{key} {value:.4g}" for key, value in run.items()), sep="; ")
+    quiet, busy = medians(runs["quiet"]), medians(runs["busy"])
     yardstick_ratio = busy["yardstick_rps"] / quiet["yardstick_rps"]
     service_ratio = busy["service_rps"] / quiet["service_rps"]
-    for name, run in (("quiet", quiet), ("busy", busy)):
-        print(name, *(f"{key} {value:.4g}" for key, value in run.items()), sep="; ")
     print(
         f"yardstick ratio {yardstick_ratio:.3f}, service ratio {service_ratio:.3f}, "
         f"quotient {service_ratio / yardstick_ratio:.3f}"
     )
     # Alone, the yardstick fills its CPU limit: it measures the CPU, not the load generator.
-    assert quiet["yardstick_cpu_pct"] > 85, quiet
+    assert all(run["yardstick_cpu_pct"] > 85 for run in runs["quiet"]), runs["quiet"]
     # The busy loop takes about half the core: the yardstick gets about half as far.
     assert 0.3 < yardstick_ratio < 0.7, (quiet, busy)
     # The CPU-bound service loses its share of the core too: both see the same neighbour.

@@ -21,7 +21,11 @@ from typing import Any
 
 from tierbench.load.yardstick_server import ROWS
 
-VUS_PER_PROCESS = 16
+# Enough connections that every wake of the service finds a full batch of requests, quiet
+# or not: with 16, a neighbour on its CPU made it batch more, and spend less CPU per
+# request, than alone (0.40-0.46 ms against 0.39-0.68 ms), so it slowed less than the CPU
+# it lost; with 64 the two read alike (tests/load/test_yardstick_docker.py).
+VUS_PER_PROCESS = 64
 DURATION_S = 1.5
 WORKLOAD = (
     f"GET / to a fixed asyncio HTTP/1.1 service (one process per CPU of the limit, each "

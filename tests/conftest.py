@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,22 @@ def containers_of(project: str) -> list[str]:
         check=True,
     )
     return result.stdout.split()
+
+
+@contextmanager
+def busy_loop(cpu: int) -> Iterator[None]:
+    """A process spinning on `cpu` for as long as the block runs; killed on every path.
+
+    In a session of its own: with the kernel's autogroups, a session's tasks share one
+    weight, spread over the CPUs they load, so beside a test's busy k6 the loop would
+    weigh less on its CPU than a process of its own does (the fair share, half the core)."""
+    hog = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"],
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()

@@ -17,7 +17,8 @@ import pytest
 from conftest import DATA, REPO
 from tierbench.capacity.record import CapacityRecord
 from tierbench.capacity.tables import capacity_frame, capacity_markdown, yardsticks
-from tierbench.load.docker.yardstick import BASE_IMAGES, cpuset_list, yardstick_image
+from tierbench.load.docker.yardstick import BASE_IMAGES, yardstick_image
+from tierbench.load.host import cpuset_list
 from tierbench.load.k6 import free_loopback_port
 from tierbench.load.yardstick import (
     WORKLOAD,

@@ -14,13 +14,10 @@ import json
 import os
 import statistics
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from conftest import Workdir, containers_of
+from conftest import Workdir, busy_loop, containers_of
 from tierbench.config.limits import Limits, LimitSet
 from tierbench.config.sweep import ServiceEndpoint
 from tierbench.load.docker.cgroups import CgroupFiles, locate_cgroup
@@ -38,25 +35,6 @@ TIER = Limits(cpus=1.0, memory_bytes=512 * 2**20)
 CALIBRATED = ServiceEndpoint("calibrated", 19186, "/healthz")  # 2 ms of CPU per request
 # Each side three times, in an order that puts as many of each early as late.
 ORDER = ("quiet", "busy", "busy", "quiet", "quiet", "busy")
-
-
-@contextmanager
-def busy_loop(cpu: int) -> Iterator[None]:
-    """A process spinning on `cpu` for as long as the block runs; killed on every path.
-
-    In a session of its own: with the kernel's autogroups, a session's tasks share one
-    weight, spread over the CPUs they load, so beside this test's busy k6 the loop would
-    weigh less on its CPU than a process of its own does (the fair share, half the core)."""
-    hog = subprocess.Popen(
-        [sys.executable, "-c", "while True: pass"],
-        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
-        start_new_session=True,
-    )
-    try:
-        yield
-    finally:
-        hog.kill()
-        hog.wait()
 
 
 def service_load(

@@ -78,7 +78,8 @@ def aggregate_results(
     timeline = timeline_frame(cells)
     warnings = all_warnings(summary)
     speeds = [(cell.name, cell.meta.host_speed) for cell in cells]
-    drift = host_speed_warning(speeds, limits)
+    crowded = runs.filter(pl.col("neighbour_cores") > limits.max_neighbour_cores)["cell"]
+    drift = host_speed_warning(speeds, limits, set(crowded))
     if drift:
         warnings.append(drift)
     preflight = preflight_warnings(cells)

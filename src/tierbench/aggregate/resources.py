@@ -169,7 +169,8 @@ def throttled_share() -> pl.Expr:
 
 def resource_summary(samples: pl.LazyFrame, start: datetime, end: datetime) -> pl.LazyFrame:
     """One row: CPU and memory over the samples taken inside [start, end]; OOM kills and
-    restarts over the whole cell (they are cumulative counters)."""
+    restarts over the whole cell (they are cumulative counters); the busy share of the
+    runtime's CPUs by the host's counters, whoever used them, inside the window."""
     inside = pl.col("timestamp").is_between(
         pl.lit(start).dt.cast_time_unit("ns"), pl.lit(end).dt.cast_time_unit("ns")
     )
@@ -187,6 +188,7 @@ def resource_summary(samples: pl.LazyFrame, start: datetime, end: datetime) -> p
         pl.col("memory_pct_of_limit").filter(inside).max().alias("memory_peak_pct"),
         pl.col("oom_kills").max().fill_null(0).alias("oom_kills"),
         pl.col("restarts").max().fill_null(0).alias("restarts"),
+        pl.col("runtime_cpus_busy").filter(inside).mean().alias("runtime_cpus_busy"),
     )
 
 

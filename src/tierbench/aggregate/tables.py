@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from tierbench.aggregate.neighbours import neighbour_cores, neighbour_warning, runtime_cpu_count
 from tierbench.aggregate.resources import (
     kernel_window_figures,
     resource_summary,
@@ -239,6 +240,11 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
         resource_row["cpu_mean_pct"] = 100.0 * kernel["cpu_mean_cores"] / cpus
     if "throttled_share" in kernel:
         resource_row["throttled_share"] = kernel["throttled_share"]
+    neighbours = neighbour_cores(
+        resource_row.pop("runtime_cpus_busy"),
+        runtime_cpu_count(meta.pinning),
+        resource_row["cpu_mean_cores"],
+    )
     load_side = meta.load_side or {}
     k6_meta = meta.k6 or {}
     if load_side.get("k6_cpu_cores") is not None:
@@ -269,6 +275,7 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
         "rps_per_gb": rps / (memory_bytes / GB) if memory_bytes else None,
         "k6_cpu_cores": k6_cores,
         "load_side_share": load_side.get("share_of_given"),
+        "neighbour_cores": neighbours,
         "memory_peak_kernel_bytes": resources_meta.get("memory_peak_kernel_bytes"),
         "resources_source": resources_meta.get("source"),
         "contended": bool(meta.contended),
@@ -279,7 +286,9 @@ def run_row(cell: MeasuredCell, limits: Thresholds) -> dict[str, Any]:
     # The sampler may miss a kill between its last sample and teardown; meta has the total.
     oom_in_meta = resources_meta.get("oom_kills") or 0
     row["oom_kills"] = max(row["oom_kills"] or 0, oom_in_meta)
-    row["warnings"] = WARNING_SEPARATOR.join(cell_warnings(row, meta, limits))
+    found = cell_warnings(row, meta, limits)
+    crowded = neighbour_warning(cell.name, neighbours, meta.pinning, limits.max_neighbour_cores)
+    row["warnings"] = WARNING_SEPARATOR.join([*found, *filter(None, [crowded])])
     return row
 
 
@@ -314,6 +323,7 @@ RUNS_SCHEMA = pl.Schema(
         "rps_per_gb": pl.Float64,
         "k6_cpu_cores": pl.Float64,
         "load_side_share": pl.Float64,
+        "neighbour_cores": pl.Float64,
         "memory_peak_kernel_bytes": pl.Float64,
         "resources_source": pl.String,
         "contended": pl.Boolean,
@@ -342,6 +352,7 @@ RUNS_ORDER = [
     "rps_per_gb",
     "k6_cpu_cores",
     "load_side_share",
+    "neighbour_cores",
     "memory_peak_kernel_bytes",
     "resources_source",
     "contended",

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from tierbench.aggregate.markdown import host_speed_section
+from tierbench.aggregate.neighbours import neighbour_cores, neighbour_warning, runtime_cpu_count
 from tierbench.aggregate.trust_warnings import Thresholds, host_speed_warning
 from tierbench.aggregate.welch import t_quantile
 from tierbench.capacity.load_side import LoadSide, load_side_section
@@ -328,10 +329,31 @@ def yardsticks(
     ]
 
 
+def search_neighbour_cores(record: CapacityRecord) -> float | None:
+    """What the host's counters saw busy on the runtime's own CPUs beyond the runtime, in
+    the search's median step (tierbench.aggregate.neighbours); None unpinned."""
+    cpus = runtime_cpu_count(record.pinning)
+    figures = [
+        cores
+        for step in record.steps
+        if (cores := neighbour_cores(step.runtime_cpus_busy, cpus, step.cpu_cores)) is not None
+    ]
+    return statistics.median(figures) if figures else None
+
+
 def capacity_warnings(records: Sequence[CapacityRecord], limits: Thresholds) -> list[str]:
-    """Warnings about the sweep as a whole: the host's speed changing between cells."""
-    drift = host_speed_warning(host_speeds(records), limits)
-    return [drift] if drift else []
+    """Warnings about the sweep: a search whose runtime shared its CPUs with another
+    process, and the host's speed changing between cells (with its likely cause)."""
+    crowded: dict[str, str] = {}
+    for record in records:
+        cores = search_neighbour_cores(record)
+        text = neighbour_warning(
+            record.cell, cores, record.pinning, limits.max_neighbour_cores, "in its median step"
+        )
+        if text:
+            crowded[record.cell] = text
+    drift = host_speed_warning(host_speeds(records), limits, set(crowded))
+    return [*crowded.values(), *filter(None, [drift])]
 
 
 def write_capacity_tables(

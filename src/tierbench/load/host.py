@@ -79,6 +79,15 @@ def cpuset(cpus: tuple[int, ...] | list[int]) -> str:
     return ",".join(str(c) for c in cpus)
 
 
+def cpuset_list(cpuset: str) -> list[int]:
+    """Docker's cpuset string (`0,1`, `0-3`) as CPU ids; [] for every CPU."""
+    cpus: list[int] = []
+    for part in filter(None, cpuset.split(",")):
+        first, _, last = part.partition("-")
+        cpus += range(int(first), int(last or first) + 1)
+    return cpus
+
+
 def support_cpus_for(tier_cpus: list[float], cpus: list[int]) -> tuple[int, ...]:
     """CPUs for support services: those no uncontended tier gives to the runtime.
 

@@ -26,6 +26,7 @@ from tierbench.load.backend import BackendError
 from tierbench.load.docker.cgroups import CgroupFiles, locate_cgroup
 from tierbench.load.docker.compose import docker_client
 from tierbench.load.docker.containers import wait_for_http
+from tierbench.load.host import cpuset_list
 from tierbench.load.k6 import free_loopback_port, k6_binary, run_duration
 from tierbench.load.yardstick import (
     DURATION_S,
@@ -63,15 +64,6 @@ def yardstick_image(client: DockerClient) -> str:
         f"no image to run it in: none of {', '.join(BASE_IMAGES)} is on the engine; run "
         "scripts/ensure-base-images.sh, or `docker pull python:3.11-slim-bookworm`"
     )
-
-
-def cpuset_list(cpuset: str) -> list[int]:
-    """Docker's cpuset string (`0,1`, `0-3`) as CPU ids; [] for every CPU."""
-    cpus: list[int] = []
-    for part in filter(None, cpuset.split(",")):
-        first, _, last = part.partition("-")
-        cpus += range(int(first), int(last or first) + 1)
-    return cpus
 
 
 def distinct_ports(count: int) -> list[int]:

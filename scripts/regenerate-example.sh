@@ -69,6 +69,7 @@ $PY benchmarks/llm_client_cost.py > "$BENCH/llm_client.txt"
 $PY benchmarks/k6_output_cost.py > "$BENCH/k6_output.txt"
 $PY benchmarks/render_fps.py --frames 120 > "$BENCH/render_fps.txt"
 $PY benchmarks/tidy_throughput.py --size-gb 1.0 > "$BENCH/tidy.txt"
+$PY benchmarks/yardstick_spread.py 1 10 > "$BENCH/yardstick_spread.txt"
 .venv/bin/tierbench doctor > "$OUT/doctor.txt"
 
 git checkout -- "$OUT/README.md"

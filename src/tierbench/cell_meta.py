@@ -66,6 +66,9 @@ class CellMeta(CellIdentity):
     warnings: list[str] = field(default_factory=list)
     # Where and with what it ran, and what the pipeline itself took.
     host_speed: dict[str, Any] | None = None
+    # The yardstick at the cell's limits before and after it (tierbench.load.yardstick);
+    # None when not measured.
+    yardstick: dict[str, Any] | None = None
     versions: dict[str, Any] | None = None
     git_revision: str | None = None
     orchestration_s: dict[str, float] = field(default_factory=dict)

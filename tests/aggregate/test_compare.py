@@ -12,13 +12,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import REPO
+from conftest import DATA, REPO
 from recorded_cells import aggregate, build_results
 from tierbench.aggregate.compare import (
     CompareSettings,
     compare_runs,
     condition_differences,
+    host_speeds,
+    hosts_differ,
+    in_yardstick_units,
     read_result_set,
+    yardstick_readings,
 )
 from tierbench.aggregate.welch import t_cdf, t_quantile, welch
 from tierbench.commands import compare as compare_command
@@ -182,3 +186,65 @@ def test_a_cell_that_ran_and_now_fails_is_a_regression(baseline: Path, tmp_path:
     assert run_compare(str(baseline), str(candidate)) == 1
     printed = capsys.readouterr().out
     assert "fast at s ran in the baseline and failed (failed to start: OOM-killed" in printed
+
+
+# Across hosts of different speed, told apart by the yardstick: two real result sets, one
+# with a busy loop on the runtime's CPU (tests/data/compare).
+SETS = DATA / "compare"
+
+
+def copies(tmp_path: Path) -> tuple[Path, Path]:
+    normal, slowed = tmp_path / "normal", tmp_path / "slowed"
+    shutil.copytree(SETS / "normal", normal)
+    shutil.copytree(SETS / "slowed", slowed)
+    return normal, slowed
+
+
+def test_the_yardstick_tells_the_slowed_host_from_the_normal_one():
+    normal, slowed = read_result_set(SETS / "normal"), read_result_set(SETS / "slowed")
+    (speed,) = host_speeds(normal, slowed, CompareSettings())
+    assert speed.tier == "m" and len(speed.baseline) == len(speed.candidate) == 4
+    # The busy loop took about half the runtime's core: the yardstick read 0.58 of its
+    # quiet rate, beyond its own spread.
+    assert 0.4 < speed.ratio < 0.7 and speed.differs and hosts_differ([speed])
+    # A set against itself: no difference.
+    assert not hosts_differ(host_speeds(normal, normal, CompareSettings()))
+
+
+def test_req_per_s_in_yardstick_units_is_over_the_sets_own_yardstick():
+    normal = read_result_set(SETS / "normal")
+    readings = yardstick_readings(normal)
+    units = in_yardstick_units(normal.runs, readings)
+    mean = sum(readings["m"]) / len(readings["m"])
+    assert units["rps"].to_list() == [rps / mean for rps in normal.runs["rps"]]
+
+
+def test_compare_says_the_hosts_differ_and_compares_normalised_req_per_s(tmp_path):
+    normal, slowed = copies(tmp_path)
+    run_compare(str(normal), str(slowed))
+    report = (slowed / "compare.md").read_text()
+    table = pl.read_csv(slowed / "compare.csv")
+    assert "**The hosts differ**" in report and "## req/s in yardstick units" in report
+    assert "- m: baseline 1,850 req/s (n=4), candidate 1,068 (n=4), ×0.58: differs" in report
+    assert table["rps_in_yardstick_units"].to_list() == [True]
+    normalised = table["rps_change"].item()
+    # As measured, the runtime lost more than half its req/s; read against the host's
+    # own slowdown it lost less.
+    run_compare(str(normal), str(slowed), "--raw")
+    raw = pl.read_csv(slowed / "compare.csv")
+    assert raw["rps_in_yardstick_units"].to_list() == [False]
+    assert "## req/s\n" in (slowed / "compare.md").read_text()
+    print(
+        f"req/s change as measured {raw['rps_change'].item():+.1%}, in yardstick units "
+        f"{normalised:+.1%}"
+    )
+    assert raw["rps_change"].item() < -0.5 < normalised < 0
+
+
+def test_sets_on_one_host_compare_as_measured(tmp_path):
+    normal, _ = copies(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run_compare(str(normal), str(normal), "--out", str(out)) == 0
+    report = (out / "compare.md").read_text()
+    assert "The yardstick reads alike on both hosts" in report and "## req/s\n" in report

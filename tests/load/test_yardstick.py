@@ -23,8 +23,10 @@ from tierbench.load.k6 import free_loopback_port
 from tierbench.load.yardstick import (
     WORKLOAD,
     YardstickError,
+    comparison_yardstick_section,
     in_yardstick_units,
     yardstick_from_counts,
+    yardstick_note,
     yardstick_pair,
     yardstick_section,
 )
@@ -168,3 +170,26 @@ def test_the_service_answers_every_request_on_a_kept_alive_connection_in_order()
 def test_the_service_refuses_to_start_without_ports():
     done = subprocess.run([sys.executable, str(SERVER), "eighty"], capture_output=True, text=True)
     assert done.returncode != 0 and "usage" in done.stderr
+
+
+def test_a_comparison_sweep_reads_each_runtime_in_yardstick_units():
+    # Two cells at xs (a reading before and after each), one at s measured only before.
+    def reading(rps: float) -> dict:
+        return measured(rps).as_dict()
+
+    readings = [
+        ("xs", {"before": reading(500), "after": reading(540)}),
+        ("xs", {"before": reading(520), "after": reading(480)}),
+        ("s", {"before": reading(1000), "after": None}),
+        ("m", None),  # a cell from before the yardstick, or a failed start
+    ]
+    throughput = [("ts", "xs", 760.0), ("python", "xs", 255.0), ("ts", "s", 1500.0)]
+    heading, _, text, _, xs, s, end = comparison_yardstick_section(throughput, readings)
+    assert heading == "## Yardstick" and "64 keep-alive VUs" in text
+    assert xs == "- **xs**: 510 req/s, 480-540 over 4 readings; ts 1.49×, python 0.50×"
+    assert s == "- **s**: 1,000 req/s; ts 1.50×"
+    assert end == ""
+    assert comparison_yardstick_section(throughput, [("m", None)]) == []
+    note = yardstick_note(readings)
+    assert note.endswith("req/s: xs 510 · s 1,000")
+    assert yardstick_note([("m", None)]) == ""

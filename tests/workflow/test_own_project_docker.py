@@ -5,6 +5,7 @@ healthcheck and one ready by a TCP port, nothing of the reference stack's config
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shlex
 import shutil
@@ -138,6 +139,13 @@ def test_a_project_outside_the_repository_sweeps_with_the_readmes_command(tmp_pa
         ("go", "large"),
     ]
     assert all(float(row["requests"]) > 0 and float(row["error_rate"]) == 0 for row in rows)
+    # The yardstick, on by default, before and after each cell at its limits; summary.md
+    # reads each runtime in its units.
+    for cell in cells:
+        yardstick = json.loads((results / "meta" / f"{cell}.json").read_text())["yardstick"]
+        assert yardstick["before"]["rps"] > 0 and yardstick["after"]["rps"] > 0, cell
+    summary = (results / "summary.md").read_text()
+    assert "## Yardstick" in summary and "- **small**: " in summary
     for chart in ("comparison.gif", "comparison.mp4", "summary.png", "report.html"):
         assert (results / "charts" / chart).stat().st_size > 0, chart
     assert containers_of("my-service") == []

@@ -8,6 +8,13 @@ Then, for each runtime x tier and metric, the difference of the two means over t
 repeats, its standard error and a confidence interval (Welch's t, unequal variances):
 a change counts as faster or slower only when the interval excludes zero, and a slowdown
 is a regression when it is also at least `fail_above` of the baseline.
+
+Two sets measured on hosts of different speed do not compare in plain req/s. Where both
+carry the yardstick (a fixed HTTP service measured at each cell's limits, see
+tierbench.load.yardstick) and its readings at some tier differ beyond their own spread
+(Welch's interval excluding zero), the hosts are said to differ and req/s is compared in
+yardstick units, each cell's req/s over its set's yardstick at that tier (`raw` keeps the
+plain figures). Latency is compared as measured either way.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import polars as pl
 
 from tierbench.aggregate.welch import welch
 from tierbench.cell_meta import CellMeta, CellMetaError
+from tierbench.load.yardstick import tier_yardsticks
 
 # metric -> True when higher is better
 COMPARED = {"rps": True, "p95_ms": False, "p99_ms": False}
@@ -118,6 +126,70 @@ def condition_differences(baseline: ResultSet, candidate: ResultSet) -> list[str
                 f"candidate {', '.join(sorted(cand[key]))}"
             )
     return lines
+
+
+@dataclass(frozen=True)
+class HostSpeed:
+    """The yardstick at one tier in both sets: its readings, the candidate's mean over the
+    baseline's, and whether the two differ beyond their spread."""
+
+    tier: str
+    baseline: list[float]
+    candidate: list[float]
+    low: float | None  # the confidence interval of candidate - baseline (req/s)
+    high: float | None
+
+    @property
+    def ratio(self) -> float:
+        return _mean_of(self.candidate) / _mean_of(self.baseline)
+
+    @property
+    def differs(self) -> bool:
+        return self.low is not None and self.high is not None and not self.low <= 0 <= self.high
+
+
+def _mean_of(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _sd_of(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    mean = _mean_of(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def yardstick_readings(result_set: ResultSet) -> dict[str, list[float]]:
+    """Each tier's yardstick req/s readings in a set (none before the yardstick existed)."""
+    return tier_yardsticks([(meta.tier, meta.yardstick) for meta in result_set.metas])
+
+
+def host_speeds(
+    baseline: ResultSet, candidate: ResultSet, settings: CompareSettings
+) -> list[HostSpeed]:
+    """The yardstick at every tier both sets measured it, in the baseline's tier order."""
+    base, cand = yardstick_readings(baseline), yardstick_readings(candidate)
+    found = []
+    for tier in (tier for tier in base if tier in cand):
+        b, c = base[tier], cand[tier]
+        result = welch(
+            _mean_of(b), _sd_of(b), len(b), _mean_of(c), _sd_of(c), len(c), settings.confidence
+        )
+        low, high = (result.low, result.high) if result else (None, None)
+        found.append(HostSpeed(tier, b, c, low, high))
+    return found
+
+
+def hosts_differ(speeds: list[HostSpeed]) -> bool:
+    return any(speed.differs for speed in speeds)
+
+
+def in_yardstick_units(runs: pl.DataFrame, readings: dict[str, list[float]]) -> pl.DataFrame:
+    """The runs with req/s over the set's yardstick at the same tier (null at a tier it
+    was not measured)."""
+    means = {tier: _mean_of(values) for tier, values in readings.items()}
+    yardstick = pl.col("tier").replace_strict(means, default=None, return_dtype=pl.Float64)
+    return runs.with_columns(pl.col("rps") / yardstick)
 
 
 def _per_cell(runs: pl.DataFrame) -> pl.DataFrame:
@@ -228,9 +300,9 @@ def _interval(row: dict[str, Any], metric: str, digits: int) -> str:
     return "–" if low is None else f"{low:+.{digits}f} … {high:+.{digits}f}"
 
 
-def _metric_row(row: dict, metric: str) -> str:
+def _metric_row(row: dict, metric: str, normalised: bool = False) -> str:
     """One cell's line of a metric's table."""
-    digits = 1 if metric == "rps" else 2
+    digits = (3 if normalised else 1) if metric == "rps" else 2
     change = row[f"{metric}_change"]
     p = row[f"{metric}_p"]
     verdict = row[f"{metric}_verdict"]
@@ -280,9 +352,57 @@ def _conclusion(comparison: pl.DataFrame, settings: CompareSettings, confidence:
     return lines
 
 
+def host_lines(speeds: list[HostSpeed], normalised: bool, confidence: str) -> list[str]:
+    """What the yardstick says of the two hosts, and which req/s is compared."""
+    if not speeds:
+        return []
+    readings = [
+        f"- {speed.tier}: baseline {_mean_of(speed.baseline):,.0f} req/s "
+        f"(n={len(speed.baseline)}), candidate {_mean_of(speed.candidate):,.0f} "
+        f"(n={len(speed.candidate)}), ×{speed.ratio:.2f}: "
+        + ("differs" if speed.differs else "no significant difference")
+        for speed in speeds
+    ]
+    if not hosts_differ(speeds):
+        verdict = (
+            f"The yardstick reads alike on both hosts (within its {confidence} interval at "
+            "every tier), so req/s is compared as measured."
+        )
+    elif normalised:
+        verdict = (
+            f"**The hosts differ**: the yardstick's readings differ beyond their {confidence} "
+            "interval, so req/s is compared in yardstick units (each cell's req/s over its "
+            "set's yardstick at that tier); `--raw` compares plain req/s. Latency is "
+            "compared as measured: read it with the hosts' difference in mind."
+        )
+    else:
+        verdict = (
+            f"**The hosts differ**: the yardstick's readings differ beyond their {confidence} "
+            "interval, yet req/s is compared as measured (`--raw`): a change may be the "
+            "host's, not the runtime's."
+        )
+    return [
+        "## Hosts",
+        "",
+        "The yardstick (a fixed HTTP service at each tier's limits, measured around each "
+        "cell) in each set:",
+        "",
+        *readings,
+        "",
+        verdict,
+        "",
+    ]
+
+
 def comparison_markdown(
-    comparison: pl.DataFrame, settings: CompareSettings, differences: list[str]
+    comparison: pl.DataFrame,
+    settings: CompareSettings,
+    differences: list[str],
+    speeds: list[HostSpeed] | None = None,
+    normalised: bool = False,
 ) -> str:
+    """compare.md: the conditions that differ, the hosts' yardstick, a table per metric
+    (req/s in yardstick units when `normalised`) and the conclusion."""
     confidence = f"{settings.confidence:.0%}"
     lines = ["# Comparison", ""]
     if differences:
@@ -300,15 +420,17 @@ def comparison_markdown(
         "slower only when that interval excludes zero; a slowdown of at least "
         f"{settings.fail_above:.0%} of the baseline is a regression.",
         "",
+        *host_lines(speeds or [], normalised, confidence),
     ]
     for metric in COMPARED:
+        label = "req/s in yardstick units" if normalised and metric == "rps" else LABELS[metric]
         lines += [
-            f"## {LABELS[metric]}",
+            f"## {label}",
             "",
             f"| runtime | tier | baseline | candidate | difference ± SE | {confidence} interval "
             "| change | p | verdict |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-            *(_metric_row(row, metric) for row in comparison.iter_rows(named=True)),
+            *(_metric_row(row, metric, normalised) for row in comparison.iter_rows(named=True)),
             "",
         ]
     return "\n".join(lines + _conclusion(comparison, settings, confidence)) + "\n"

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from tierbench.load.host_speed import speed_range
+from tierbench.load.yardstick import comparison_yardstick_section
 
 
 def _with_spread(row: dict[str, Any], metric: str, digits: int) -> str:
@@ -150,7 +151,10 @@ def summary_markdown(
     warnings: list[str],
     preflight: Sequence[str] = (),
     speeds: Sequence[tuple[str, dict | None]] = (),
+    yardsticks: Sequence[tuple[str, dict | None]] = (),
 ) -> str:
+    """summary.md: the table, failed cells, relative throughput, the pre-flight's findings,
+    the host's speed and the yardstick ((tier, `yardstick`) of each cell), warnings."""
     repeats = int(summary["repeats"].max())
     spread_note = (
         f"Every figure is the mean of the {repeats} repeats' own values (each repeat's "
@@ -173,6 +177,9 @@ def summary_markdown(
         "",
         *preflight_section(preflight),
         *host_speed_section(speeds),
+        *comparison_yardstick_section(
+            list(summary.select("runtime", "tier", "rps").iter_rows()), yardsticks
+        ),
         "## Warnings",
         "",
         *(f"- {text}" for text in warnings),

@@ -89,7 +89,9 @@ def aggregate_results(
     write_frame(summary, outputs.summary_parquet)
     write_frame(steps, outputs.steps_csv)
     write_frame(timeline, outputs.timeline_parquet)
-    write_text(summary_markdown(summary, warnings, preflight, speeds), outputs.summary_md)
+    yardsticks = [(cell.meta.tier, cell.meta.yardstick) for cell in cells]
+    markdown = summary_markdown(summary, warnings, preflight, speeds, yardsticks)
+    write_text(markdown, outputs.summary_md)
     write_text(warnings_markdown(warnings, preflight), outputs.warnings_md)
     return [*failed_cells(runs), *warnings, *(f"pre-flight: {text}" for text in preflight)]
 

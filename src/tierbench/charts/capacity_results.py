@@ -12,6 +12,7 @@ import polars as pl
 
 from tierbench.capacity.record import CapacityRecord
 from tierbench.charts.tiers import TierHeading
+from tierbench.load.yardstick import yardstick_note
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class CapacityData:
     providers: list[str] = field(default_factory=list)
     target_rps: float | None = None
     host: str = ""
+    yardstick: str = ""  # the yardstick's req/s at each tier (tierbench.load.yardstick)
     slo_requests: str | None = None  # "name send_message|send_tool_message", or all
 
     @property
@@ -111,6 +113,7 @@ def load_capacity_data(
         slo_ms=slo[0] if slo.len() else 250.0,
         percentile=percentile[0] if percentile.len() else 99.0,
         host=_host(next(iter(steps.values()), None)),
+        yardstick=yardstick_note([(record.tier, record.yardstick) for record in steps.values()]),
         slo_requests=_first(table, "slo_requests"),
     )
     if recommendation is None or not Path(recommendation).exists():

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import argparse
 
+import polars as pl
+
 from tierbench.aggregate.compare import (
     CompareSettings,
     ResultSetError,
     compare_runs,
     comparison_markdown,
     condition_differences,
+    host_speeds,
+    hosts_differ,
+    in_yardstick_units,
     read_result_set,
+    yardstick_readings,
 )
 from tierbench.commands.declare import Command, arg, error, out_dir, path
 from tierbench.files import write_frame, write_text
@@ -39,8 +45,16 @@ def run(args: argparse.Namespace) -> int:
             + "\n".join(f"  - {text}" for text in differences)
             + "\nMeasure both the same way, or pass --allow-different to compare anyway.",
         )
-    comparison = compare_runs(baseline.runs, candidate.runs, settings)
-    markdown = comparison_markdown(comparison, settings, differences)
+    speeds = host_speeds(baseline, candidate, settings)
+    normalised = hosts_differ(speeds) and not args.raw
+    base_runs, cand_runs = baseline.runs, candidate.runs
+    if normalised:
+        base_runs = in_yardstick_units(base_runs, yardstick_readings(baseline))
+        cand_runs = in_yardstick_units(cand_runs, yardstick_readings(candidate))
+    comparison = compare_runs(base_runs, cand_runs, settings).with_columns(
+        rps_in_yardstick_units=pl.lit(normalised)
+    )
+    markdown = comparison_markdown(comparison, settings, differences, speeds, normalised)
     out = args.out or args.candidate
     write_text(markdown, out / "compare.md")
     write_frame(comparison, out / "compare.csv")
@@ -57,8 +71,10 @@ COMMAND = Command(
         "have been measured under the same conditions (profile, k6 script, tier limits, "
         "host, tierbench version), else the comparison is refused. Each difference of "
         "the means over repeats comes with its standard error and a confidence "
-        "interval (Welch's t). Exits 1 when a cell got slower beyond that confidence "
-        "and by at least --fail-above."
+        "interval (Welch's t). Where the yardstick measured around the cells shows the "
+        "two hosts differ, req/s is compared in yardstick units (--raw: as measured). "
+        "Exits 1 when a cell got slower beyond that confidence and by at least "
+        "--fail-above."
     ),
     arguments=(
         path("baseline", "BASELINE_DIR"),
@@ -82,6 +98,11 @@ COMMAND = Command(
             action="store_true",
             help="compare sets measured under different conditions; the differences head "
             "the report",
+        ),
+        arg(
+            "--raw",
+            action="store_true",
+            help="compare req/s as measured even where the yardstick says the hosts differ",
         ),
         out_dir("where compare.md and compare.csv go (default: CANDIDATE_DIR)"),
     ),

@@ -87,7 +87,8 @@ def run_cell(
     with nothing written.
     """
     files = outputs.output_set()
-    with CellRun(sweep, cell, backend, files, log, project_dir) as run:
+    yardstick = bool(sweep.config.get("yardstick", True))
+    with CellRun(sweep, cell, backend, files, log, project_dir, yardstick=yardstick) as run:
         if run.failure is not None:
             meta = failed_start_meta(sweep, cell, run.placement, run.failure, backend)
             meta.orchestration_s = run.timings
@@ -104,6 +105,7 @@ def run_cell(
     _record_spans(run, meta, spans, delivery)
     provenance = run.provenance()
     meta.host, meta.host_speed = provenance["host"], provenance["host_speed"]
+    meta.yardstick = run.yardstick_record()
     meta.versions, meta.git_revision = provenance["versions"], provenance["git_revision"]
     meta.orchestration_s = run.timings
     meta.runtime_workers = run.workers

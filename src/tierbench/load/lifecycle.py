@@ -279,7 +279,7 @@ class CellRun:
         try:
             found = self.backend.measure_yardstick(self.placement)
         except YardstickError as error:
-            self.say(f"no yardstick {when} the search: {error}")
+            self.say(f"no yardstick {when} the cell: {error}")
             return
         self.yardstick[when] = found
         if found is not None:

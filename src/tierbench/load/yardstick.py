@@ -132,3 +132,66 @@ def yardstick_section(cells: Sequence[tuple[str, float | None, bool, dict | None
         "",
         *(yardstick_line(*cell) for cell in measured),  # type: ignore[arg-type]
     ]
+
+
+def tier_yardsticks(readings: Sequence[tuple[str, dict | None]]) -> dict[str, list[float]]:
+    """Each tier's yardstick req/s readings, from (tier, `yardstick`) of each cell: before
+    and after every cell measured there, in the order given."""
+    found: dict[str, list[float]] = {}
+    for tier, pair in readings:
+        for side in (pair or {}).values():
+            if side and side.get("rps"):
+                found.setdefault(tier, []).append(float(side["rps"]))
+    return found
+
+
+def comparison_yardstick_section(
+    throughput: Sequence[tuple[str, str, float | None]],
+    readings: Sequence[tuple[str, dict | None]],
+) -> list[str]:
+    """summary.md's section on the yardstick: per tier, its req/s (the mean of every
+    reading around the tier's cells, and their range) and each runtime's throughput in its
+    units, from (runtime, tier, req/s) rows and (tier, `yardstick`) of each cell; no
+    reading, no section."""
+    by_tier = tier_yardsticks(readings)
+    if not by_tier:
+        return []
+    workload = next(
+        side["workload"]
+        for _, pair in readings
+        for side in (pair or {}).values()
+        if side and side.get("workload")
+    )
+    lines = [
+        "## Yardstick",
+        "",
+        "Before and after each cell, with nothing of the cell running, a fixed reference "
+        f"service ran at the cell's limits on the runtime's CPUs: {workload}. Each runtime's "
+        "throughput is also given in yardstick units, its req/s over the yardstick's at the "
+        "same tier (the mean of the readings there): figures from another host can be "
+        "compared in these units.",
+        "",
+    ]
+    for tier, rates in by_tier.items():
+        mean = sum(rates) / len(rates)
+        units = [
+            f"{runtime} {rps / mean:.2f}×"
+            for runtime, at, rps in throughput
+            if at == tier and rps is not None
+        ]
+        spread = f", {min(rates):,.0f}-{max(rates):,.0f} over {len(rates)} readings"
+        lines.append(
+            f"- **{tier}**: {mean:,.0f} req/s{spread if len(rates) > 1 else ''}"
+            + (f"; {', '.join(units)}" if units else "")
+        )
+    return [*lines, ""]
+
+
+def yardstick_note(readings: Sequence[tuple[str, dict | None]]) -> str:
+    """A chart footer's line: the yardstick's mean req/s at each tier on this host, from
+    (tier, `yardstick`) of each cell or search; "" with no reading."""
+    by_tier = tier_yardsticks(readings)
+    if not by_tier:
+        return ""
+    rates = " · ".join(f"{tier} {sum(r) / len(r):,.0f}" for tier, r in by_tier.items())
+    return f"Yardstick on this host (a fixed HTTP service at each tier's limits), req/s: {rates}"

@@ -70,6 +70,8 @@ def footer(data: CapacityData) -> str:
         'hatched bar: unconfirmed (fewer than k holds)  "≥": the load generator, an upstream '
         "or the search bound stopped the search (a lower bound, not a capacity)",
     ]
+    if data.yardstick:
+        notes.append(data.yardstick)
     if any(c.lower_bound for c in data.cells.values()):
         notes.append(
             "⚠ some cells are lower bounds: on this host the load side ran out before the "

@@ -20,6 +20,7 @@ from tierbench.cell_meta import CellMeta, CellMetaError
 from tierbench.charts.capacity_results import CapacityData, capacity_files, load_capacity_data
 from tierbench.charts.theme import ALL_FAILED, NO_DATA, NO_REQUESTS
 from tierbench.charts.tiers import TierHeading
+from tierbench.load.yardstick import yardstick_note
 
 # The per-second figures the animation replays, as named in timeline.parquet.
 TIMELINE_FIGURES = [
@@ -74,6 +75,7 @@ class RunFacts:
     versions: dict[str, str]
     contended: bool
     load_side_saturated: tuple[str, ...] = ()  # cells whose load side was saturated
+    yardstick: str = ""  # the yardstick's req/s at each tier (tierbench.load.yardstick)
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ def _run_facts(metas: list[CellMeta]) -> RunFacts:
         load_side_saturated=tuple(
             meta.cell for meta in metas if (meta.load_side or {}).get("saturated")
         ),
+        yardstick=yardstick_note([(meta.tier, meta.yardstick) for meta in metas]),
     )
 
 

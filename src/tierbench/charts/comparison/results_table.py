@@ -43,8 +43,9 @@ def table_figure(data: ChartData, width: int, height: int) -> dict:
         if facts.load_side_saturated
         else ""
     )
+    yardstick = f"<br>{facts.yardstick}" if facts.yardstick else ""
     footer, _ = theme.footer_and_legend(
-        MARKS_NOTE + saturated, 0.5, 0.04, font_size, xanchor="center", yanchor=None
+        MARKS_NOTE + saturated + yardstick, 0.5, 0.04, font_size, xanchor="center", yanchor=None
     )
     annotations.append(footer)
     layout.update({"annotations": annotations, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}})

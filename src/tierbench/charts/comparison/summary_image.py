@@ -70,6 +70,8 @@ def footer_text(data: ChartData) -> str:
         "Bars: means over the measured window (warm-up excluded); whiskers: ±1 SD over "
         "repeats where there are several.",
     ]
+    if facts.yardstick:
+        lines.append(facts.yardstick)
     if facts.contended:
         lines.append(
             "At some tiers the runtime shared CPUs with the load generator (the host "

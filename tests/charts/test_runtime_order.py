@@ -3,6 +3,7 @@ right ("1 virtual user")."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -51,3 +52,15 @@ def test_one_virtual_user_is_singular(tmp_path):
     timeline.with_columns(vus=pl.lit(8.0)).write_parquet(results / "timeline.parquet")
     figure = race_figure(load_chart_data(results), 0, 0.5, 1280, 720)
     assert "· 8 virtual users" in json.dumps(figure, ensure_ascii=False)
+
+
+def test_the_title_names_the_runtimes_while_they_leave_the_legend_room(tmp_path):
+    results = build_results(tmp_path, CONFIG_ORDER)
+    aggregate(results, CONFIG_ORDER)
+    data = load_chart_data(results)
+    assert data.title == "slow vs fast vs overload across resource tiers"
+    # The variants sweep's five rows: their names ran into the legend.
+    variants = ["ts", "python", "python-httpx", "python-fastapi_telemetry", "python-default"]
+    assert dataclasses.replace(data, runtimes=variants).title == (
+        "5 runtimes across resource tiers"
+    )

@@ -169,7 +169,8 @@ def comparison_yardstick_section(
         f"service ran at the cell's limits on the runtime's CPUs: {workload}. Each runtime's "
         "throughput is also given in yardstick units, its req/s over the yardstick's at the "
         "same tier (the mean of the readings there): figures from another host can be "
-        "compared in these units.",
+        "compared in these units where the runtime is CPU-bound (its CPU near its limit); "
+        "one the load profile holds back serves the same req/s on any host.",
         "",
     ]
     for tier, rates in by_tier.items():

@@ -176,6 +176,6 @@ def expected_trace_count(data: ChartData) -> int:
 
 
 def write_html_report(data: ChartData, path: Path | str) -> None:
-    title = f"tierbench: {' vs '.join(data.runtimes)} across resource tiers"
+    title = f"tierbench: {data.title}"
     sections = figure_sections(report_figures(data), "tierbench-figure")
     Path(path).write_text(html_page(title, sections, footer_text(data)), encoding="utf-8")

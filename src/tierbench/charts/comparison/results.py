@@ -78,6 +78,11 @@ class RunFacts:
     yardstick: str = ""  # the yardstick's req/s at each tier (tierbench.load.yardstick)
 
 
+# Longer runtime names in a title run into the legend on its right (five variants' names
+# did at 1600 px): the title then counts them instead.
+TITLE_NAMES_MAX = 40
+
+
 @dataclass(frozen=True)
 class ChartData:
     runtimes: list[str]
@@ -89,6 +94,15 @@ class ChartData:
 
     def cell(self, runtime: str, tier: str) -> CellFigures:
         return self.cells.get((runtime, tier), CellFigures(status=NO_DATA))
+
+    @property
+    def title(self) -> str:
+        """The runtimes across resource tiers: by name while the names are short enough to
+        leave the legend beside the title its room, else by count (the legend names them)."""
+        names = " vs ".join(self.runtimes)
+        if len(names) > TITLE_NAMES_MAX:
+            names = f"{len(self.runtimes)} runtimes"
+        return f"{names} across resource tiers"
 
 
 SUMMARY_FIGURES = [

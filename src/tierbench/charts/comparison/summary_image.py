@@ -110,7 +110,7 @@ def summary_figure(data: ChartData, width: int = MIN_WIDTH, height: int = MIN_HE
         title = f"<b>{panel[1]}</b>"
         annotations.append(theme.paper_text(title, x0, y1 + 0.01, font_size + 1, yanchor="bottom"))
     texts, legend = theme.title_and_footer(
-        f"{' vs '.join(data.runtimes)} across resource tiers",
+        data.title,
         footer_text(data),
         0.035,
         round(font_size * 1.7),

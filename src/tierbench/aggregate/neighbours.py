@@ -4,7 +4,7 @@ A runtime pinned to CPUs of its own should be nearly all the kernel counts busy 
 during its load: the samples' `runtime_cpus_busy` (/proc/stat, whoever ran) times the
 number of those CPUs, less the runtime's own cgroup CPU (`cpu_cores`), leaves the kernel's
 loopback network and the engine. On the quiet host that made docs/example that was 0.00 to
-0.11 cores in each of the 218 steps of its 20 pinned capacity searches (median 0.02). More
+0.11 cores in each of the 198 steps of its 18 pinned capacity searches (median 0.02). More
 is another process on the runtime's CPUs, taking from the runtime what its tier should
 give it: a slower cell with a cause, not a slower host.
 """

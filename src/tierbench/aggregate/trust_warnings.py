@@ -36,7 +36,7 @@ class Thresholds:
     max_neighbour_cores: float = 0.2
     """Cores of the runtime's own CPUs that something else kept busy during a cell's load
     (tierbench.aggregate.neighbours) above which another process shared them. A quiet
-    host read 0.00-0.11 in every one of docs/example's 218 pinned capacity steps."""
+    host read 0.00-0.11 in every one of docs/example's 198 pinned capacity steps."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Thresholds:

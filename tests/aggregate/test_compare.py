@@ -248,3 +248,18 @@ def test_sets_on_one_host_compare_as_measured(tmp_path):
     assert run_compare(str(normal), str(normal), "--out", str(out)) == 0
     report = (out / "compare.md").read_text()
     assert "The yardstick reads alike on both hosts" in report and "## req/s\n" in report
+
+
+def test_a_tier_without_the_yardstick_keeps_req_per_s_as_measured(tmp_path):
+    """The hosts differ at m, but a tier of the runs has no yardstick in both sets (here a
+    copy of m's rows named xs): no req/s can be read in its units there, so none is."""
+    normal, slowed = copies(tmp_path)
+    for directory in (normal, slowed):
+        runs = pl.read_csv(directory / "runs.csv")
+        runs = pl.concat([runs, runs.with_columns(tier=pl.lit("xs"))])
+        runs.write_csv(directory / "runs.csv")
+    run_compare(str(normal), str(slowed))
+    report = (slowed / "compare.md").read_text()
+    assert "**The hosts differ**" in report and "## req/s\n" in report
+    assert "the yardstick was not measured at xs in both sets" in report
+    assert pl.read_csv(slowed / "compare.csv")["rps_in_yardstick_units"].to_list() == [False] * 2

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from conftest import DATA
+from tierbench.aggregate.welch import sample_difference as difference
 from tierbench.capacity.record import CapacityRecord
 from tierbench.charts.tracing_chart import tracing_figure, tracing_footer
 from tierbench.config.sweep import ConfigError
@@ -18,7 +19,6 @@ from tierbench.tracing.holds import HOLD_SCHEMA, fixed_rate, hold_order
 from tierbench.tracing.settings import TracingSettings, tracing_config
 from tierbench.tracing.table import (
     NO_DIFFERENCE,
-    difference,
     shown_difference,
     tracing_frame,
     tracing_markdown,

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from tierbench.aggregate.welch import welch
+from tierbench.aggregate.welch import SampleDifference, sample_difference, welch
 from tierbench.cell_meta import CellMeta, CellMetaError
 from tierbench.load.yardstick import tier_yardsticks
 
@@ -130,33 +132,23 @@ def condition_differences(baseline: ResultSet, candidate: ResultSet) -> list[str
 
 @dataclass(frozen=True)
 class HostSpeed:
-    """The yardstick at one tier in both sets: its readings, the candidate's mean over the
-    baseline's, and whether the two differ beyond their spread."""
+    """The yardstick at one tier in both sets: its readings, and the candidate's mean less
+    the baseline's with its confidence interval."""
 
     tier: str
     baseline: list[float]
     candidate: list[float]
-    low: float | None  # the confidence interval of candidate - baseline (req/s)
-    high: float | None
+    change: SampleDifference  # candidate − baseline, req/s
 
     @property
     def ratio(self) -> float:
-        return _mean_of(self.candidate) / _mean_of(self.baseline)
+        assert self.change.first and self.change.second
+        return self.change.first / self.change.second
 
     @property
     def differs(self) -> bool:
-        return self.low is not None and self.high is not None and not self.low <= 0 <= self.high
-
-
-def _mean_of(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
-def _sd_of(values: list[float]) -> float:
-    if len(values) < 2:
-        return 0.0
-    mean = _mean_of(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        """Whether the two hosts read apart beyond the readings' own spread."""
+        return bool(self.change.measurable)
 
 
 def yardstick_readings(result_set: ResultSet) -> dict[str, list[float]]:
@@ -169,15 +161,24 @@ def host_speeds(
 ) -> list[HostSpeed]:
     """The yardstick at every tier both sets measured it, in the baseline's tier order."""
     base, cand = yardstick_readings(baseline), yardstick_readings(candidate)
-    found = []
-    for tier in (tier for tier in base if tier in cand):
-        b, c = base[tier], cand[tier]
-        result = welch(
-            _mean_of(b), _sd_of(b), len(b), _mean_of(c), _sd_of(c), len(c), settings.confidence
+    return [
+        HostSpeed(
+            tier,
+            base[tier],
+            cand[tier],
+            sample_difference(cand[tier], base[tier], settings.confidence),
         )
-        low, high = (result.low, result.high) if result else (None, None)
-        found.append(HostSpeed(tier, b, c, low, high))
-    return found
+        for tier in base
+        if tier in cand
+    ]
+
+
+def unmeasured_tiers(baseline: ResultSet, candidate: ResultSet) -> list[str]:
+    """Tiers of either runs table without a yardstick reading in both sets: req/s there
+    has no yardstick to be read against."""
+    base, cand = yardstick_readings(baseline), yardstick_readings(candidate)
+    tiers = [*baseline.runs["tier"], *candidate.runs["tier"]]
+    return [tier for tier in dict.fromkeys(tiers) if tier not in base or tier not in cand]
 
 
 def hosts_differ(speeds: list[HostSpeed]) -> bool:
@@ -187,7 +188,7 @@ def hosts_differ(speeds: list[HostSpeed]) -> bool:
 def in_yardstick_units(runs: pl.DataFrame, readings: dict[str, list[float]]) -> pl.DataFrame:
     """The runs with req/s over the set's yardstick at the same tier (null at a tier it
     was not measured)."""
-    means = {tier: _mean_of(values) for tier, values in readings.items()}
+    means = {tier: statistics.fmean(values) for tier, values in readings.items()}
     yardstick = pl.col("tier").replace_strict(means, default=None, return_dtype=pl.Float64)
     return runs.with_columns(pl.col("rps") / yardstick)
 
@@ -352,13 +353,16 @@ def _conclusion(comparison: pl.DataFrame, settings: CompareSettings, confidence:
     return lines
 
 
-def host_lines(speeds: list[HostSpeed], normalised: bool, confidence: str) -> list[str]:
-    """What the yardstick says of the two hosts, and which req/s is compared."""
+def host_lines(
+    speeds: list[HostSpeed], normalised: bool, confidence: str, unmeasured: Sequence[str] = ()
+) -> list[str]:
+    """What the yardstick says of the two hosts, and which req/s is compared (as measured
+    where the hosts differ but a tier in `unmeasured` has no yardstick in both sets)."""
     if not speeds:
         return []
     readings = [
-        f"- {speed.tier}: baseline {_mean_of(speed.baseline):,.0f} req/s "
-        f"(n={len(speed.baseline)}), candidate {_mean_of(speed.candidate):,.0f} "
+        f"- {speed.tier}: baseline {speed.change.second:,.0f} req/s "
+        f"(n={len(speed.baseline)}), candidate {speed.change.first:,.0f} "
         f"(n={len(speed.candidate)}), ×{speed.ratio:.2f}: "
         + ("differs" if speed.differs else "no significant difference")
         for speed in speeds
@@ -376,9 +380,14 @@ def host_lines(speeds: list[HostSpeed], normalised: bool, confidence: str) -> li
             "compared as measured: read it with the hosts' difference in mind."
         )
     else:
+        why = (
+            f"the yardstick was not measured at {', '.join(unmeasured)} in both sets"
+            if unmeasured
+            else "`--raw`"
+        )
         verdict = (
             f"**The hosts differ**: the yardstick's readings differ beyond their {confidence} "
-            "interval, yet req/s is compared as measured (`--raw`): a change may be the "
+            f"interval, yet req/s is compared as measured ({why}): a change may be the "
             "host's, not the runtime's."
         )
     return [
@@ -400,6 +409,7 @@ def comparison_markdown(
     differences: list[str],
     speeds: list[HostSpeed] | None = None,
     normalised: bool = False,
+    unmeasured: Sequence[str] = (),
 ) -> str:
     """compare.md: the conditions that differ, the hosts' yardstick, a table per metric
     (req/s in yardstick units when `normalised`) and the conclusion."""
@@ -420,7 +430,7 @@ def comparison_markdown(
         "slower only when that interval excludes zero; a slowdown of at least "
         f"{settings.fail_above:.0%} of the baseline is a regression.",
         "",
-        *host_lines(speeds or [], normalised, confidence),
+        *host_lines(speeds or [], normalised, confidence, unmeasured),
     ]
     for metric in COMPARED:
         label = "req/s in yardstick units" if normalised and metric == "rps" else LABELS[metric]

@@ -8,6 +8,8 @@ is found by bisection on the CDF.
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -105,3 +107,46 @@ def welch(
         p_value,
         confidence,
     )
+
+
+@dataclass(frozen=True)
+class SampleDifference:
+    """Two samples' means and the difference of the first from the second."""
+
+    first: float | None  # the first sample's mean
+    second: float | None
+    difference: float | None  # first − second
+    low: float | None  # its confidence interval (None with fewer than two values a side)
+    high: float | None
+
+    @property
+    def measurable(self) -> bool | None:
+        """Whether the interval excludes zero; None where there is no interval."""
+        if self.low is None or self.high is None:
+            return None
+        return self.low > 0 or self.high < 0
+
+
+def sample_difference(
+    first: Sequence[float | None], second: Sequence[float | None], confidence: float = 0.95
+) -> SampleDifference:
+    """The means of both samples (nulls left out) and first − second with its Welch
+    interval (None with fewer than two values on a side)."""
+    ones = [v for v in first if v is not None]
+    twos = [v for v in second if v is not None]
+    mean_one = statistics.fmean(ones) if ones else None
+    mean_two = statistics.fmean(twos) if twos else None
+    if len(ones) < 2 or len(twos) < 2:
+        diff = None if mean_one is None or mean_two is None else mean_one - mean_two
+        return SampleDifference(mean_one, mean_two, diff, None, None)
+    result = welch(
+        mean_two,
+        statistics.stdev(twos),
+        len(twos),
+        mean_one,
+        statistics.stdev(ones),
+        len(ones),
+        confidence,
+    )
+    assert result is not None
+    return SampleDifference(mean_one, mean_two, result.difference, result.low, result.high)

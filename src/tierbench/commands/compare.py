@@ -17,6 +17,7 @@ from tierbench.aggregate.compare import (
     hosts_differ,
     in_yardstick_units,
     read_result_set,
+    unmeasured_tiers,
     yardstick_readings,
 )
 from tierbench.commands.declare import Command, arg, error, out_dir, path
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
             + "\nMeasure both the same way, or pass --allow-different to compare anyway.",
         )
     speeds = host_speeds(baseline, candidate, settings)
-    normalised = hosts_differ(speeds) and not args.raw
+    unmeasured = unmeasured_tiers(baseline, candidate)
+    normalised = hosts_differ(speeds) and not args.raw and not unmeasured
     base_runs, cand_runs = baseline.runs, candidate.runs
     if normalised:
         base_runs = in_yardstick_units(base_runs, yardstick_readings(baseline))
@@ -54,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare_runs(base_runs, cand_runs, settings).with_columns(
         rps_in_yardstick_units=pl.lit(normalised)
     )
-    markdown = comparison_markdown(comparison, settings, differences, speeds, normalised)
+    markdown = comparison_markdown(
+        comparison, settings, differences, speeds, normalised, unmeasured
+    )
     out = args.out or args.candidate
     write_text(markdown, out / "compare.md")
     write_frame(comparison, out / "compare.csv")

@@ -8,15 +8,13 @@ number."""
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from tierbench.aggregate.welch import welch
+from tierbench.aggregate.welch import sample_difference
 from tierbench.capacity.record import CapacityRecord
 from tierbench.capacity.tables import shown_number
 from tierbench.capacity.verdict import load_side_bound
@@ -62,37 +60,6 @@ TRACING_SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Difference:
-    on: float | None  # the mean with tracing on
-    off: float | None
-    difference: float | None  # on − off
-    low: float | None  # its 95 % confidence interval
-    high: float | None
-
-    @property
-    def measurable(self) -> bool | None:
-        if self.low is None or self.high is None:
-            return None
-        return self.low > 0 or self.high < 0
-
-
-def difference(on: Sequence[float], off: Sequence[float]) -> Difference:
-    """The means of both sides and on − off with its 95 % interval (None with fewer than
-    two values on a side)."""
-    on, off = [v for v in on if v is not None], [v for v in off if v is not None]
-    mean_on = statistics.fmean(on) if on else None
-    mean_off = statistics.fmean(off) if off else None
-    if len(on) < 2 or len(off) < 2:
-        diff = None if mean_on is None or mean_off is None else mean_on - mean_off
-        return Difference(mean_on, mean_off, diff, None, None)
-    result = welch(
-        mean_off, statistics.stdev(off), len(off), mean_on, statistics.stdev(on), len(on)
-    )
-    assert result is not None
-    return Difference(mean_on, mean_off, result.difference, result.low, result.high)
-
-
 def _capacity(record: CapacityRecord | None) -> dict[str, Any]:
     """A side's capacity, a lower bound where its verdict says so or where it lies at the
     load side's measured ceiling (a record made before its verdict looked there)."""
@@ -130,10 +97,10 @@ def tracing_frame(holds: pl.DataFrame, records: Sequence[CapacityRecord]) -> pl.
             "holds_failed": mine.filter(~pl.col("passed")).height,
         }
         for column, name in COMPARED:
-            found = difference(on[column].to_list(), off[column].to_list())
+            found = sample_difference(on[column].to_list(), off[column].to_list())
             row |= {
-                f"{name}_on": found.on,
-                f"{name}_off": found.off,
+                f"{name}_on": found.first,
+                f"{name}_off": found.second,
                 f"{name}_difference": found.difference,
                 f"{name}_low": found.low,
                 f"{name}_high": found.high,

@@ -145,7 +145,9 @@ def test_a_warmup_window_matches_k6s_own_data(workdir: Workdir):
     assert float(row["window_s"]) == pytest.approx(duration_s - 1.5, abs=1e-6)
     # The rate is those requests over that window: in a window of a few seconds, one request
     # at the edge moves it by a few per cent, so it is held to the same edge, not to 1 %.
-    assert float(row["rps"]) == pytest.approx(int(row["requests"]) / float(row["window_s"]), rel=1e-6)
+    assert float(row["rps"]) == pytest.approx(
+        int(row["requests"]) / float(row["window_s"]), rel=1e-6
+    )
     assert abs(float(row["rps"]) - expected_rps) <= edge / (duration_s - 1.5), (row, expected_rps)
 
 

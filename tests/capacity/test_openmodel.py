@@ -7,7 +7,13 @@ import os
 import subprocess
 
 from conftest import REPO
-from tierbench.capacity.openmodel import StepLoad, scenario_options, write_wrapper
+from tierbench.capacity.openmodel import (
+    HoldSummary,
+    StepLoad,
+    scenario_options,
+    summarisable,
+    write_wrapper,
+)
 from tierbench.load.k6 import k6_binary
 
 
@@ -47,3 +53,24 @@ def test_k6_reads_the_wrapper_as_written(tmp_path):
     scenario = options["scenarios"]["s07_step"]
     assert scenario["executor"] == "constant-arrival-rate" and scenario["rate"] == 4188
     assert options["totalDuration"] == "11s"  # 3 s warm-up + 7 s hold + 1 s graceful stop
+
+
+def test_a_summarised_step_has_k6_break_out_its_hold_its_slo_requests_and_names():
+    hold = HoldSummary(99.9, ("name", "send_message"), ("create_session", "send_message"))
+    options = scenario_options(step(3.0), hold)
+    assert set(options["thresholds"]) == {
+        "http_req_duration{tierbench_hold:yes}",
+        "http_req_failed{tierbench_hold:yes}",
+        "iteration_duration{tierbench_hold:yes}",
+        "http_req_duration{tierbench_hold:yes,name:send_message}",
+        "http_req_duration{tierbench_hold:yes,name:create_session}",
+    }
+    # The SLO's percentile and the counts are among the statistics k6 summarises.
+    assert {"count", "p(99)", "p(99.9)"} <= set(options["summaryTrendStats"])
+    assert "thresholds" not in scenario_options(step(3.0))
+
+
+def test_only_a_value_k6_can_split_out_is_named_in_a_sub_metric():
+    # k6 splits a sub-metric's tags at commas, each at its first colon: a URL is fine.
+    assert summarisable("send_message") and summarisable("http://127.0.0.1:8080/x?a=1")
+    assert not summarisable("a,b") and not summarisable("") and not summarisable('say "hi"')

@@ -1,5 +1,6 @@
 """One cell's capacity search: the runtime under its tier's limits, step after step of
-open-model load, each judged from its own raw k6 data.
+open-model load, each judged from what k6 measured in its hold (k6's summary of the hold,
+or its raw data: tierbench.capacity.steps says when which).
 
 The cell's life (support services, placement, limits, sampler, teardown on every path) is
 `tierbench.load.lifecycle.CellRun`; the search is the body inside it. Before every step
@@ -12,6 +13,7 @@ renamed only when the whole search finished.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -23,7 +25,13 @@ import polars as pl
 
 from tierbench import __version__
 from tierbench.aggregate.resources import samples_frame
-from tierbench.capacity.openmodel import StepLoad, vus_for, write_wrapper
+from tierbench.capacity.openmodel import (
+    HoldSummary,
+    StepLoad,
+    summarisable,
+    vus_for,
+    write_wrapper,
+)
 from tierbench.capacity.record import CapacityRecord
 from tierbench.capacity.search import SearchOutcome, SearchStopped, capacity_search
 from tierbench.capacity.settings import CapacitySettings
@@ -33,6 +41,8 @@ from tierbench.capacity.steps import (
     dropped_for_want_of_vus,
     judge,
     measure_step,
+    raw_figures,
+    summary_figures,
 )
 from tierbench.capacity.verdict import classify, failed_start_verdict
 from tierbench.config.sweep import Cell, Sweep
@@ -88,6 +98,7 @@ class StepRunner:
         self.held_again: list[StepResult] = []  # steps judged again with a larger VU pool
         self.steps_run = 0
         self.idle_waits_s: list[float] = []
+        self.names: list[str] | None = None  # request names, once a step has made requests
         endpoint = run.placement.runtime
         self.span_counter = span_counter(
             run.sweep.config, run.backend, endpoint.port, endpoint.service
@@ -156,11 +167,39 @@ class StepRunner:
             self.idle_waits_s.append(self.wait_until_idle(backlog_s))
         return result
 
+    def hold_summary(self) -> HoldSummary | None:
+        """How k6 summarises the next step's hold, or None where the step needs k6's raw
+        data: asked for (`capacity.raw_json`), the search's first step (it learns the
+        request names whose p99 the steps keep), a backend that needs it, or an SLO over
+        requests that no single sub-metric holds (several tag values)."""
+        settings, slo = self.settings, self.settings.slo_requests
+        if settings.raw_json or self.names is None or not self.run.backend.summarises_loads:
+            return None
+        if slo is not None and not (
+            len(slo.values) == 1 and summarisable(slo.tag) and summarisable(slo.values[0])
+        ):
+            return None
+        return HoldSummary(
+            settings.percentile, None if slo is None else (slo.tag, slo.values[0]), self.names
+        )
+
+    def learn_names(self, result: StepResult) -> None:
+        """The request names of the first step that made requests: summaries break them
+        out from then on (a name k6 cannot put in a sub-metric, one with a comma, say,
+        keeps every step on raw data)."""
+        if self.names is not None or not result.requests:
+            return
+        names = sorted(result.p99_ms_by_name)
+        if all(summarisable(name) for name in names):
+            self.names = names
+
     def measure(self, step: StepLoad, phase: str) -> StepResult:
         run, raw = self.run, self.raw
         placement = run.placement
-        script = write_wrapper(raw / f"{step.name}.js", run.sweep.k6_script, step)
-        out = raw / f"{step.name}.json.gz"
+        summary = self.hold_summary()
+        script = write_wrapper(raw / f"{step.name}.js", run.sweep.k6_script, step, summary)
+        out = None if summary is not None else raw / f"{step.name}.json.gz"
+        summary_json = raw / f"{step.name}.summary.json"
         assert run.sampler is not None
         spans = SpanCheck(self.span_counter)
         spans.start()
@@ -169,19 +208,30 @@ class StepRunner:
                 script=script,
                 base_url=placement.runtime.base_url,
                 out_json=out,
-                summary_json=raw / f"{step.name}.summary.json",
+                summary_json=summary_json,
                 log=run.log,
             ),
             run.sampler,
         )
-        requests, metrics = _tidy(out, self.work / f"{step.name}.parquet")
+        if summary is None:
+            assert out is not None
+            requests, metrics = _tidy(out, self.work / f"{step.name}.parquet")
+
+            def k6_figures(start: datetime, end: datetime) -> dict[str, Any]:
+                return raw_figures(requests, metrics, start, end, self.settings)
+
+        else:
+            exported = json.loads(summary_json.read_text())
+
+            def k6_figures(start: datetime, end: datetime) -> dict[str, Any]:
+                return summary_figures(exported, summary, self.settings)
+
         state = run.backend.runtime_state()
         result = measure_step(
             step,
             phase,
             k6.started_at,
-            requests,
-            metrics,
+            k6_figures,
             samples_frame(run.samples()),
             placement.requested.cpus,
             placement.requested.memory_bytes,
@@ -198,6 +248,8 @@ class StepRunner:
             self.run.say(delivery.line())
         if spans.warning():
             self.run.say(f"warning: {spans.warning()}")
+        result.k6_data = "raw" if summary is None else "summary"
+        self.learn_names(result)
         return judge(result, self.settings)
 
     def wait_until_idle(self, backlog_s: float = 0.0) -> float:

@@ -4,12 +4,19 @@ A generated wrapper module imports the script, re-exports its default function (
 setup/teardown, when it has them) and sets its own `options`: one constant-arrival-rate
 scenario per step, tagged with the step. The script's own options (stages, VUs,
 thresholds) do not apply under the wrapper: the arrival rate sets the load.
+
+Where a step is judged from k6's summary rather than its raw data (`HoldSummary`), the
+wrapper tags every iteration that starts in the hold (`HOLD_TAG`), and sub-metric
+thresholds that always pass make k6 summarise those iterations and their requests apart:
+the same "started inside the hold" the raw data is cut by, counted by k6 itself.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +24,56 @@ from tierbench.files import write_text
 
 # Rates are written per minute, so that fractional iterations per second are exact.
 TIME_UNIT_S = 60
+# The tag of the iterations that start in the hold, and of everything they measure.
+HOLD_TAG = "tierbench_hold"
+HELD = f"{HOLD_TAG}:yes"
+# Trend statistics every summarised step needs (the SLO's percentile is added to them).
+TREND_STATS = ["avg", "min", "med", "max", "count", "p(50)", "p(90)", "p(95)", "p(99)"]
+# Threshold expressions that always hold: they exist to make k6 summarise a sub-metric.
+ALWAYS = {"trend": ["max>=0"], "rate": ["rate>=0"]}
+# A tag value k6 can name inside a sub-metric's braces: k6 splits them at commas and each
+# pair at its first colon (so a URL, as k6 names a request by default, is fine).
+PLAIN_VALUE = re.compile(r'^[^,{}"\s][^,{}"]*$')
+
+
+@dataclass(frozen=True)
+class HoldSummary:
+    """What a step summarised by k6 must break out: the SLO's requests (a tag and value)
+    and the request names whose p99 the step keeps."""
+
+    percentile: float
+    slo_tag: tuple[str, str] | None = None
+    names: Sequence[str] = ()
+
+    def thresholds(self) -> dict[str, list[str]]:
+        held = {
+            f"http_req_duration{{{HELD}}}": ALWAYS["trend"],
+            f"http_req_failed{{{HELD}}}": ALWAYS["rate"],
+            f"iteration_duration{{{HELD}}}": ALWAYS["trend"],
+        }
+        if self.slo_tag is not None:
+            held[slo_submetric(*self.slo_tag)] = ALWAYS["trend"]
+        for name in self.names:
+            held[name_submetric(name)] = ALWAYS["trend"]
+        return held
+
+    @property
+    def trend_stats(self) -> list[str]:
+        wanted = f"p({self.percentile:g})"
+        return TREND_STATS if wanted in TREND_STATS else [*TREND_STATS, wanted]
+
+
+def slo_submetric(tag: str, value: str) -> str:
+    return f"http_req_duration{{{HELD},{tag}:{value}}}"
+
+
+def name_submetric(name: str) -> str:
+    return f"http_req_duration{{{HELD},name:{name}}}"
+
+
+def summarisable(value: str) -> bool:
+    """Whether a tag value can be named in a sub-metric."""
+    return bool(PLAIN_VALUE.match(value))
 
 
 @dataclass(frozen=True)
@@ -54,8 +111,8 @@ def vus_for(rate: float, iteration_s: float, slo_s: float, max_vus: int) -> int:
     return min(max_vus, math.ceil(1.5 * rate * (iteration_s + slo_s)) + 2)
 
 
-def scenario_options(step: StepLoad) -> dict:
-    return {
+def scenario_options(step: StepLoad, summary: HoldSummary | None = None) -> dict:
+    options = {
         "scenarios": {
             step.name: {
                 "executor": "constant-arrival-rate",
@@ -68,17 +125,32 @@ def scenario_options(step: StepLoad) -> dict:
                 "tags": {"step": step.name},
             }
         },
-        # The search judges each step from the raw data; k6 needs no summary trends beyond.
+        # A step judged from the raw data needs no summary trends beyond these.
         "summaryTrendStats": ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"],
     }
+    if summary is not None:
+        options["summaryTrendStats"] = summary.trend_stats
+        options["thresholds"] = summary.thresholds()
+    return options
 
 
-def wrapper_source(user_script: Path, step: StepLoad) -> str:
+def wrapper_source(user_script: Path, step: StepLoad, summary: HoldSummary | None = None) -> str:
     target = json.dumps(str(user_script.resolve()))
+    options = json.dumps(scenario_options(step, summary), indent=2)
+    if summary is None:
+        imports, tagging = "", ""
+    else:
+        imports = 'import exec from "k6/execution";\n'
+        hold_ms = round(step.warmup_s * 1000)
+        tagging = (
+            "  // Iterations that start in the hold, and all they measure, carry the hold tag.\n"
+            f"  const held = Date.now() - exec.scenario.startTime >= {hold_ms};\n"
+            f'  exec.vu.metrics.tags["{HOLD_TAG}"] = held ? "yes" : "no";\n'
+        )
     return f"""// Written by tierbench: {user_script.name}, open-model load, step {step.name}.
-import * as user from {target};
+{imports}import * as user from {target};
 
-export const options = {json.dumps(scenario_options(step), indent=2)};
+export const options = {options};
 
 export function setup() {{
   return typeof user.setup === "function" ? user.setup() : undefined;
@@ -89,11 +161,13 @@ export function teardown(data) {{
 }}
 
 export default function (data) {{
-  return user.default(data);
+{tagging}  return user.default(data);
 }}
 """
 
 
-def write_wrapper(path: Path, user_script: Path, step: StepLoad) -> Path:
-    write_text(wrapper_source(user_script, step), path)
+def write_wrapper(
+    path: Path, user_script: Path, step: StepLoad, summary: HoldSummary | None = None
+) -> Path:
+    write_text(wrapper_source(user_script, step, summary), path)
     return path

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "precision": 0.03,
     "confirmations": 3,
     "step_start": "fresh",
+    "raw_json": False,
     "time_budget_s": 170.0,
     "max_vus": 1000,
     "target_rps": 1000.0,
@@ -105,6 +106,7 @@ class CapacitySettings:
     precision: float = DEFAULTS["precision"]
     confirmations: int = DEFAULTS["confirmations"]
     step_start: str = DEFAULTS["step_start"]
+    raw_json: bool = DEFAULTS["raw_json"]
     time_budget_s: float = DEFAULTS["time_budget_s"]
     max_vus: int = DEFAULTS["max_vus"]
     target_rps: float = DEFAULTS["target_rps"]

@@ -1,16 +1,24 @@
-"""One step of a capacity search, judged from its raw k6 data and the resource samples.
+"""One step of a capacity search, judged from k6's data and the resource samples.
 
 A step offers a constant arrival rate for a warm-up and then a measured hold. Its figures
-cover the requests and iterations that *started* inside the hold (k6 stamps a sample with
-its end, so the start is the stamp less the duration): a slow request that ends after the
-hold still counts, so latency is not flattered at the edge. k6 thresholds are cumulative
-over a whole run and cannot judge a step; these figures are computed per step, with k6's
-own percentile definition.
+cover what *started* inside the hold, so that a slow request that ends after the hold
+still counts and latency is not flattered at the edge. They come from one of two sources:
+
+- k6's summary (the default): the wrapper tags each iteration that starts in the hold,
+  and k6 summarises those iterations and their requests apart (`summary_figures`). k6
+  then writes no raw data, which costs the load side about 8 % more CPU per request
+  (docs/example/benchmarks/k6_output.txt).
+- k6's raw data (`capacity.raw_json`, and the first step of every search, which learns
+  the request names): each request that started in the hold, its start being k6's stamp
+  less its duration (`raw_figures`).
+
+Either way the percentiles are k6's own definition.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from tierbench.aggregate.resources import kernel_window_figures
-from tierbench.capacity.openmodel import StepLoad
+from tierbench.capacity.openmodel import HELD, HoldSummary, StepLoad, name_submetric, slo_submetric
 from tierbench.capacity.settings import CapacitySettings, SloRequests
 
 # A step passes its achieved-rate test with this many iterations of slack, so that a
@@ -26,6 +34,8 @@ from tierbench.capacity.settings import CapacitySettings, SloRequests
 ITERATION_SLACK = 1
 # Most request names whose p99 a step keeps.
 MAX_NAMES = 20
+# The percentiles every step keeps.
+PERCENTILES = (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99))
 
 
 @dataclass
@@ -74,6 +84,7 @@ class StepResult:
     # (config `span_delivery`); None when not checked.
     spans_expected: int | None = None
     spans_received: int | None = None
+    k6_data: str = ""  # where k6's figures come from: "summary" (of the hold) or "raw"
     passed: bool = False
     reasons: list[str] = field(default_factory=list)
 
@@ -130,12 +141,7 @@ def _request_figures(
             pl.len().alias("requests"),
             *(
                 durations.quantile(q, interpolation="linear").alias(name)
-                for name, q in (
-                    ("p50_ms", 0.50),
-                    ("p90_ms", 0.90),
-                    ("p95_ms", 0.95),
-                    ("p99_ms", 0.99),
-                )
+                for name, q in ((name, q / 100) for name, q in PERCENTILES)
             ),
             durations.filter(slo)
             .quantile(percentile / 100, interpolation="linear")
@@ -272,12 +278,67 @@ def dropped_for_want_of_vus(result: StepResult, settings: CapacitySettings) -> b
     return all(reason.startswith(("k6 dropped", "achieved")) for reason in result.reasons)
 
 
+def raw_figures(
+    requests: pl.LazyFrame,
+    metrics: pl.LazyFrame,
+    start: datetime,
+    end: datetime,
+    settings: CapacitySettings,
+) -> dict[str, Any]:
+    """The step's k6 figures over its hold, from k6's raw data (tidied)."""
+    figures = _request_figures(requests, start, end, settings.percentile, settings.slo_requests)
+    return figures | _metric_figures(metrics, start, end)
+
+
+def summary_figures(
+    summary: dict[str, Any], hold: HoldSummary, settings: CapacitySettings
+) -> dict[str, Any]:
+    """The step's k6 figures over its hold, from k6's summary of a run whose wrapper
+    tagged the hold's iterations (`HoldSummary`): the same figures as `raw_figures`, by
+    k6's own percentile definition (linear between closest ranks, as polars' "linear")."""
+    metrics = summary.get("metrics", {})
+
+    def trend(name: str) -> dict[str, Any]:
+        return metrics.get(name) or {}
+
+    held = trend(f"http_req_duration{{{HELD}}}")
+    requests = int(held.get("count") or 0)
+    wanted = f"p({settings.percentile:g})"
+    if hold.slo_tag is None:
+        slo = held
+    else:
+        slo = trend(slo_submetric(*hold.slo_tag))
+    by_name = {
+        name: trend(name_submetric(name)).get("p(99)")
+        for name in hold.names
+        if trend(name_submetric(name)).get("count")
+    }
+    failed = metrics.get(f"http_req_failed{{{HELD}}}") or {}
+    iterations = trend(f"iteration_duration{{{HELD}}}")
+    vus, vus_max = metrics.get("vus") or {}, metrics.get("vus_max") or {}
+    return {
+        "requests": requests,
+        **{name: held.get(f"p({q})") for name, q in PERCENTILES},
+        "percentile_ms": slo.get(wanted),
+        "slo_requests": int(slo.get("count") or 0),
+        "max_ms": held.get("max"),
+        "error_rate": failed.get("value") if requests else None,
+        "p99_ms_by_name": by_name,
+        "iterations": int(iterations.get("count") or 0),
+        "iteration_ms": iterations.get("avg"),
+        "iteration_p99_ms": iterations.get("p(99)"),
+        # k6 counts drops over the whole run: those of the warm-up fail the step too.
+        "dropped": (metrics.get("dropped_iterations") or {}).get("count"),
+        "vus_peak": vus.get("max") or None,
+        "vus_max": vus_max.get("max"),
+    }
+
+
 def measure_step(
     step: StepLoad,
     phase: str,
     started_at: datetime,
-    requests: pl.LazyFrame,
-    metrics: pl.LazyFrame,
+    k6_figures: Callable[[datetime, datetime], dict[str, Any]],
     samples: pl.DataFrame,
     cpus: float,
     memory_bytes: int,
@@ -285,7 +346,8 @@ def measure_step(
     shared_with_runtime: bool,
     settings: CapacitySettings,
 ) -> StepResult:
-    """The step's figures over its hold, from k6's raw data and the resource samples."""
+    """The step's figures over its hold: k6's (`raw_figures` or `summary_figures`, given
+    the hold's start and end) and the resource samples'."""
     start = started_at + timedelta(seconds=step.warmup_s)
     end = start + timedelta(seconds=step.hold_s)
     result = StepResult(
@@ -297,8 +359,7 @@ def measure_step(
         hold_s=step.hold_s,
         started_at=started_at.isoformat(),
     )
-    k6 = _request_figures(requests, start, end, settings.percentile, settings.slo_requests)
-    extra = _metric_figures(metrics, start, end)
+    k6 = k6_figures(start, end)
     result.requests = int(k6["requests"])
     result.slo_requests = int(k6["slo_requests"] or 0)
     for key in (
@@ -313,12 +374,12 @@ def measure_step(
     ):
         setattr(result, key, k6[key])
     result.rps = result.requests / step.hold_s
-    result.achieved_rate = extra["iterations"] / step.hold_s
+    result.achieved_rate = k6["iterations"] / step.hold_s
     for key in ("iteration_ms", "iteration_p99_ms"):
-        if extra[key] is not None:
-            setattr(result, key.replace("_ms", "_s"), extra[key] / 1000)
-    result.dropped_iterations = int(extra["dropped"] or 0)
-    result.vus_peak, result.vus_max = extra["vus_peak"], extra["vus_max"]
+        if k6[key] is not None:
+            setattr(result, key.replace("_ms", "_s"), k6[key] / 1000)
+    result.dropped_iterations = int(k6["dropped"] or 0)
+    result.vus_peak, result.vus_max = k6["vus_peak"], k6["vus_max"]
     for key, value in _resource_figures(samples, start, end, cpus, memory_bytes).items():
         setattr(result, key, value)
     used = (result.k6_cpu_cores or 0.0) + (result.support_cpu_cores or 0.0)

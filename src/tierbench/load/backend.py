@@ -95,7 +95,7 @@ class LoadRequest:
 
     script: Path
     base_url: str
-    out_json: Path
+    out_json: Path | None  # None: k6 writes no raw data (a backend that `summarises_loads`)
     summary_json: Path
     log: Path
     stages: list[dict] | None = None  # None: the script's own options set the load
@@ -123,6 +123,8 @@ class Backend(ABC):
     """One machinery that runs cells. Every method may raise BackendError."""
 
     name: str
+    # Whether a load may run without k6's raw data (LoadRequest.out_json None).
+    summarises_loads: bool = False
 
     @abstractmethod
     def start_support(self, timeout_s: float) -> None:

@@ -90,9 +90,13 @@ def stage_flags(stages: list[dict] | None) -> list[str]:
 
 
 def k6_arguments(
-    script: Path, stages: list[dict] | None, out_json: Path | str, summary_json: Path | str
+    script: Path,
+    stages: list[dict] | None,
+    out_json: Path | str | None,
+    summary_json: Path | str,
 ) -> list[str]:
-    """`k6 run` arguments for one load, without the binary and the API address."""
+    """`k6 run` arguments for one load, without the binary and the API address (no raw
+    data where `out_json` is None)."""
     return [
         "run",
         "--quiet",
@@ -100,8 +104,7 @@ def k6_arguments(
         "--no-usage-report",
         "--paused",
         *stage_flags(stages),
-        "--out",
-        f"json={out_json}",
+        *([] if out_json is None else ["--out", f"json={out_json}"]),
         "--summary-export",
         str(summary_json),
         str(script),
@@ -220,7 +223,7 @@ def run_k6(
     script: Path,
     stages: list[dict] | None,
     base_url: str,
-    out_json: Path,
+    out_json: Path | None,
     summary_json: Path,
     log_file: Path,
     cpus: tuple[int, ...] = (),

@@ -97,6 +97,7 @@ class DockerBackend(Backend):
     """Cells on this host's Docker engine, through Docker Compose."""
 
     name = "docker"
+    summarises_loads = True
 
     def __init__(self, sweep: Sweep, override_dir: Path):
         self.sweep = sweep

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import Workdir, containers_of
+from tierbench.capacity.verdict import FAR_BELOW_PREDICTION
 from tierbench.config.sweep import ServiceEndpoint
 from tierbench.load.docker.cgroups import locate_cgroup
 from tierbench.load.docker.containers import RuntimeContainer, write_override
@@ -110,8 +111,11 @@ def test_the_search_finds_the_capacity_of_services_whose_capacity_is_known(workd
         print(f"concurrent at {tier}: found {found:.1f} req/s, predicted 200")
         assert abs(found / 200 - 1) <= 0.10, (tier, found)
         assert row["limited_by"] == "latency", row["reason"]
-        assert float(row["cpu_pct_at_capacity"]) < 50
-        assert float(row["predicted_rps"]) > 2 * found
+        # Its CPU is far from full: at 200 req/s its event loop uses about 0.11-0.13 CPU,
+        # which at xs is 43-51 % of the limit (runs on this host), at s half that. The
+        # verdict calls a capacity below 80 % of the CPU-bound prediction not CPU-bound.
+        assert float(row["cpu_pct_at_capacity"]) < 70
+        assert float(row["predicted_rps"]) > found / FAR_BELOW_PREDICTION
         assert "Not CPU-bound" in row["reason"]
     check_a_calibrated_record(workdir.path / "results")
     assert containers_of(PROJECT) == []

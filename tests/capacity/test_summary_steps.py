@@ -13,7 +13,7 @@ import gzip
 import json
 import math
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import polars as pl
@@ -129,14 +129,21 @@ def test_the_summary_of_the_hold_is_what_the_raw_data_says_of_its_tagged_iterati
 
 def test_the_summary_of_the_hold_agrees_with_the_raw_datas_window(step_run):
     """Cut by the hold's window (raw data) or by the iterations started in the hold
-    (summary), a step counts the same requests but for the few at the edge."""
-    summary, _, (requests, metrics), started_at, hold = step_run
-    start = started_at + timedelta(seconds=STEP.warmup_s)
+    (summary), a step counts the same requests but for the few at the edge. The window is
+    placed on k6's clock (the first iteration's start), so that a slow start of k6 on a
+    busy host does not move it; the production path places it from tierbench's clock,
+    which tests/load/test_measurement_truth.py holds to k6's."""
+    summary, points, (requests, metrics), _, hold = step_run
+    first = min(
+        datetime.fromisoformat(p["data"]["time"]) - timedelta(milliseconds=p["data"]["value"])
+        for p in points
+        if p.get("type") == "Point" and p["metric"] == "iteration_duration"
+    )
+    start = first + timedelta(seconds=STEP.warmup_s)
     window = raw_figures(requests, metrics, start, start + timedelta(seconds=STEP.hold_s), SETTINGS)
     figures = summary_figures(summary, hold, SETTINGS)
-    edge = 0.1 * STEP.rate  # the iterations of 0.1 s: k6's start against tierbench's clock
-    assert abs(figures["iterations"] - window["iterations"]) <= edge
-    assert abs(figures["requests"] - window["requests"]) <= 2 * edge
+    assert abs(figures["iterations"] - window["iterations"]) <= 2
+    assert abs(figures["requests"] - window["requests"]) <= 4
     assert abs(figures["error_rate"] - window["error_rate"]) <= 0.05
 
 

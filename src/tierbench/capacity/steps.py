@@ -6,8 +6,8 @@ still counts and latency is not flattered at the edge. They come from one of two
 
 - k6's summary (the default): the wrapper tags each iteration that starts in the hold,
   and k6 summarises those iterations and their requests apart (`summary_figures`). k6
-  then writes no raw data, which costs the load side about 8 % more CPU per request
-  (docs/example/benchmarks/k6_output.txt).
+  then writes no raw data: writing it costs k6 about 8 % more CPU per request
+  (docs/example/benchmarks/k6_output.txt), on a load side near its ceiling.
 - k6's raw data (`capacity.raw_json`, and the first step of every search, which learns
   the request names): each request that started in the hold, its start being k6's stamp
   less its duration (`raw_figures`).
@@ -140,8 +140,8 @@ def _request_figures(
         held.select(
             pl.len().alias("requests"),
             *(
-                durations.quantile(q, interpolation="linear").alias(name)
-                for name, q in ((name, q / 100) for name, q in PERCENTILES)
+                durations.quantile(q / 100, interpolation="linear").alias(name)
+                for name, q in PERCENTILES
             ),
             durations.filter(slo)
             .quantile(percentile / 100, interpolation="linear")

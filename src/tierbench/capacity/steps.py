@@ -308,10 +308,9 @@ def summary_figures(
         slo = held
     else:
         slo = trend(slo_submetric(*hold.slo_tag))
+    named = {name: trend(name_submetric(name)) for name in hold.names}
     by_name = {
-        name: trend(name_submetric(name)).get("p(99)")
-        for name in hold.names
-        if trend(name_submetric(name)).get("count")
+        name: figures.get("p(99)") for name, figures in named.items() if figures.get("count")
     }
     failed = metrics.get(f"http_req_failed{{{HELD}}}") or {}
     iterations = trend(f"iteration_duration{{{HELD}}}")

@@ -131,14 +131,16 @@ def service_cgroup(container: Container, limits: LimitSet) -> CgroupFiles:
     return cgroup
 
 
-def run_closed_loop(ports: list[int], load_cpus: tuple[int, ...], work: Path) -> tuple[int, float]:
+def run_closed_loop(
+    ports: list[int], load_cpus: tuple[int, ...], work: Path, duration_s: float = DURATION_S
+) -> tuple[int, float]:
     """k6's closed-loop run against `ports`, pinned to `load_cpus` (all when empty):
     (requests, k6's run in s). YardstickError when k6 fails or a request failed."""
     script, summary = work / "yardstick.js", work / "summary.json"
     script.write_text(K6_SCRIPT)
     vus = VUS_PER_PROCESS * len(ports)
     command = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
-    command += ["--vus", str(vus), "--duration", f"{DURATION_S:g}s"]
+    command += ["--vus", str(vus), "--duration", f"{duration_s:g}s"]
     command += ["--summary-export", str(summary), str(script)]
     env = os.environ | {"YARDSTICK_PORTS": ",".join(map(str, ports)), "K6_NO_USAGE_REPORT": "true"}
     done = subprocess.run(
@@ -166,9 +168,12 @@ def remove(container: Container) -> None:
         raise YardstickError(f"could not remove {container.name}: {error.stderr}") from None
 
 
-def measure_yardstick(limits: LimitSet, load_cpus: tuple[int, ...]) -> Yardstick:
-    """The yardstick under `limits`, loaded from `load_cpus`; YardstickError when it cannot
-    be measured here (the message says why)."""
+def measure_yardstick(
+    limits: LimitSet, load_cpus: tuple[int, ...], duration_s: float = DURATION_S
+) -> Yardstick:
+    """The yardstick under `limits`, loaded from `load_cpus` for `duration_s` (a sweep
+    always uses DURATION_S; benchmarks/yardstick_spread.py tries others); YardstickError
+    when it cannot be measured here (the message says why)."""
     if limits.cpus <= 0:
         raise YardstickError("the tier sets no CPU limit")
     client = docker_client()
@@ -182,7 +187,7 @@ def measure_yardstick(limits: LimitSet, load_cpus: tuple[int, ...]) -> Yardstick
         cgroup = service_cgroup(container, limits)
         with tempfile.TemporaryDirectory(prefix="tierbench-yardstick-") as work:
             before = cgroup.read().cpu_usage_ns
-            requests, duration_s = run_closed_loop(ports, load_cpus, Path(work))
+            requests, measured_s = run_closed_loop(ports, load_cpus, Path(work), duration_s)
             used_ns = cgroup.read().cpu_usage_ns - before
     except DockerException as error:
         raise YardstickError(f"Docker refused a request: {error.stderr}") from None
@@ -190,4 +195,4 @@ def measure_yardstick(limits: LimitSet, load_cpus: tuple[int, ...]) -> Yardstick
         raise YardstickError(f"{type(error).__name__}: {error}") from None
     finally:
         remove(container)
-    return yardstick_from_counts(requests, duration_s, used_ns, limits.cpus, limits.memory_bytes)
+    return yardstick_from_counts(requests, measured_s, used_ns, limits.cpus, limits.memory_bytes)

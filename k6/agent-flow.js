@@ -3,6 +3,9 @@
 //
 // Every request is tagged with its step's `name`, so latency can be broken down per step:
 //   create_session, send_message, send_tool_message, get_history, delete_session
+// The LLM turns (send_message, send_tool_message), the requests users wait on, run in the
+// group `llm_turn`: their requests carry the `group` tag `::llm_turn`, one tag value an SLO
+// can hold them to (`capacity.slo_requests: {group: "::llm_turn"}`).
 //
 // Environment:
 //   BASE_URL  the runtime under test (default http://127.0.0.1:8081)
@@ -12,7 +15,7 @@
 //   k6 run -e BASE_URL=http://127.0.0.1:8082 -e STAGES=10s:10 k6/agent-flow.js
 
 import http from "k6/http";
-import { check } from "k6";
+import { check, group } from "k6";
 
 const BASE_URL = (__ENV.BASE_URL || "http://127.0.0.1:8081").replace(/\/+$/, "");
 const STEPS = ["create_session", "send_message", "send_tool_message", "get_history", "delete_session"];
@@ -37,10 +40,12 @@ const thresholds = {
   http_req_failed: ["rate<0.01"],
   checks: ["rate>0.99"],
 };
-// One always-true threshold per step makes k6's summary list each step's latency.
+// One always-true threshold per step makes k6's summary list each step's latency, and one
+// more the LLM turns' together.
 for (const step of STEPS) {
   thresholds[`http_req_duration{name:${step}}`] = ["max>=0"];
 }
+thresholds["http_req_duration{group:::llm_turn}"] = ["max>=0"];
 
 export const options = {
   stages: parseStages(__ENV.STAGES || "30s:5,30s:10,30s:10"),
@@ -57,10 +62,12 @@ function json(response) {
 }
 
 function sendMessage(session, content, step) {
-  const response = http.post(`${BASE_URL}/v1/sessions/${session}/messages`, JSON.stringify({ content }), {
-    headers: JSON_HEADERS,
-    tags: { name: step },
-  });
+  const response = group("llm_turn", () =>
+    http.post(`${BASE_URL}/v1/sessions/${session}/messages`, JSON.stringify({ content }), {
+      headers: JSON_HEADERS,
+      tags: { name: step },
+    }),
+  );
   const body = json(response);
   const wantsTools = step === "send_tool_message";
   check(response, {

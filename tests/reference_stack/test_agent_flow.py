@@ -132,3 +132,9 @@ def test_agent_flow_at_peak_under_tier_m(stack_m: Stack, runtime: str, tmp_path:
     for step in STEPS:
         trend = metrics[f"http_req_duration{{name:{step}}}"]
         print(f"  {step:<18} p50 {trend['med']:7.2f} ms  p95 {trend['p(95)']:7.2f} ms")
+    # The LLM turns, and only they, run in the group the reference config's SLO holds to.
+    turns = metrics["http_req_duration{group:::llm_turn}"]["count"]
+    assert turns == sum(
+        metrics[f"http_req_duration{{name:{step}}}"]["count"]
+        for step in ("send_message", "send_tool_message")
+    )

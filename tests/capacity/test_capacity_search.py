@@ -248,3 +248,91 @@ def test_a_probe_that_fails_by_chance_does_not_bound_the_search():
     outcome = capacity_search(service, CapacitySettings(), clock=service.clock)
     assert (8.0, "step") in service.calls
     assert 0.95 * 300 <= outcome.best.requested_rate <= 300
+
+
+class WarmingUp(Simulated):
+    """A runtime placed afresh that still warms up through a probe's short warm-up: its
+    probes above `cold_above` fail, only just, where full steps (3 s warm-up) pass. As
+    recorded for ts at xs (docs/example/capacity/steps/ts-xs.csv): probes at 25.9, 40.7
+    and 51.8 it/s failed at p99 300-317 ms, the full steps at the same rates passed at
+    108-117 ms."""
+
+    def __init__(self, capacity: float, cold_above: float):
+        super().__init__(capacity)
+        self.cold_above = cold_above
+        self.warmups: list[tuple[str, float]] = []
+
+    def __call__(self, rate, phase, warmup_s, hold_s):
+        result = super().__call__(rate, phase, warmup_s, hold_s)
+        self.warmups.append((phase, warmup_s))
+        if phase == "probe" and warmup_s < 3 and self.cold_above < rate <= self.capacity:
+            result.passed, result.reasons = False, ["p99 303 ms > SLO 250 ms"]
+            result.percentile_ms = 303.0
+        return result
+
+
+def test_a_probe_that_failed_where_its_full_step_passed_makes_the_probes_warm_up_longer():
+    settings = CapacitySettings()
+    service = WarmingUp(78.0, cold_above=4.0)
+    outcome = capacity_search(service, settings, clock=service.clock)
+    # One probe paid for a full step; the probes after it warmed up as a full step does,
+    # and passed.
+    held_again = [
+        rate
+        for (rate, phase), before in zip(service.calls[1:], service.calls, strict=False)
+        if phase == "step" and before == (rate, "probe")
+    ]
+    assert len(held_again) == 1, service.calls
+    first = service.calls.index((held_again[0], "step"))
+    later_probes = [w for phase, w in service.warmups[first:] if phase == "probe"]
+    assert later_probes and all(w == settings.warmup_s for w in later_probes)
+    assert outcome.probe_warmup_s == settings.warmup_s
+    assert outcome.confirmed and 0.95 * 78 <= outcome.best.requested_rate <= 78
+
+
+def test_a_probe_that_failed_by_chance_once_changes_nothing_else():
+    service = Simulated(300.0, noisy_probe_at={8.0})
+    capacity_search(service, CapacitySettings(), clock=service.clock)
+    # The full step at 8 passed too: the later probes warm up longer, and pass.
+    assert [phase for _, phase in service.calls].count("probe") >= 2
+
+
+class OptimisticProbes(Simulated):
+    """A runtime whose probes pass above what its full steps hold: something it does
+    every few seconds (a tracing SDK's batch export every 5 s) falls outside a probe's 3 s
+    but inside every full step. As recorded for python at xs
+    (docs/example/capacity/steps/python-xs.csv): probes passed at 8, 11.5 and 14.2 it/s,
+    and full steps failed at 17.5, 16.0, 15.1, 14.6, 14.2, 13.8 and 12.6."""
+
+    def __init__(self, capacity: float, probes_pass_up_to: float):
+        super().__init__(capacity, cpu_ceiling=probes_pass_up_to * 1.2)
+        self.probes_pass_up_to = probes_pass_up_to
+
+    def __call__(self, rate, phase, warmup_s, hold_s):
+        result = super().__call__(rate, phase, warmup_s, hold_s)
+        if phase == "probe" and rate <= self.probes_pass_up_to:
+            result.passed, result.reasons, result.percentile_ms = True, [], 110.0
+        if phase != "probe" and not result.passed:
+            result.percentile_ms = 350.0  # a backlog, not an overload: the rate achieved
+            result.achieved_rate = rate
+        return result
+
+
+def test_a_rate_only_a_probe_passed_is_held_before_the_bracket_above_it():
+    """In 6 of the 11 searches in docs/example (at 3723d5e) whose first failing full step
+    lay above a rate only a probe had passed, every full step between the two failed too:
+    python at l, s and xs, and in the tracing sweep python at m and s and python-notrace
+    at m. The search holds that rate first, and bisects below it when it fails."""
+    service = OptimisticProbes(11.0, probes_pass_up_to=14.5)
+    outcome = capacity_search(service, CapacitySettings(), clock=service.clock)
+    full = [(rate, phase) for rate, phase in service.calls if phase != "probe"]
+    best_probe = max(rate for rate, phase in service.calls if phase == "probe")
+    assert full[0][0] > best_probe and full[1] == (best_probe, "step"), service.calls
+    # Four full steps fail above the capacity, where one lattice step at a time down to
+    # the probe's rate and below took six.
+    assert len([rate for rate, _ in full if rate > 11.0]) <= 4, service.calls
+    assert outcome.confirmed and outcome.best.requested_rate <= 11.0
+    # Where the probes were right, the hold passes and the bracket goes on above it.
+    service = Simulated(300.0)
+    outcome = capacity_search(service, CapacitySettings(), clock=service.clock)
+    assert outcome.confirmed and 0.95 * 300 <= outcome.best.requested_rate <= 300

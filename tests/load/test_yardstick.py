@@ -25,6 +25,7 @@ from tierbench.load.yardstick import (
     YardstickError,
     comparison_yardstick_section,
     in_yardstick_units,
+    workload_text,
     yardstick_from_counts,
     yardstick_note,
     yardstick_pair,
@@ -45,6 +46,9 @@ def test_the_record_is_the_rate_and_the_cpu_per_request_of_what_was_counted():
     assert found.cpu_pct_of_limit == 80.0  # 1.2 s of CPU over 1.5 s at a 1-CPU limit
     assert found.as_dict()["workload"] == WORKLOAD
     assert set(found.as_dict()) >= {"rps", "cpus", "memory_bytes", "duration_s"}
+    # A reading of another length says so in its workload (the spread benchmark's 6 s).
+    longer = yardstick_from_counts(12000, 6.0, 4_800_000_000, 1.0, 2**30, workload_text(6))
+    assert "for 6 s" in longer.workload and "for 1.5 s" in WORKLOAD
     with pytest.raises(YardstickError, match="no request"):
         yardstick_from_counts(0, 1.5, 0, 1.0, 2**30)
     with pytest.raises(YardstickError, match="CPU limit"):

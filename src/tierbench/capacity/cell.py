@@ -342,6 +342,7 @@ def _search_record(
         "runtime_placements": run.placements,
         "runtime_restarts": run.placements - 1,
         "idle_wait_s": runner.idle_waits_s,
+        "probes_warmed_up_as_full_steps": outcome.probe_warmup_s is not None,
         "prediction": None
         if prediction is None
         else {

@@ -3,17 +3,23 @@
 1. **Probes**: short constant-rate steps from `start_rate`. Each passing probe measures
    the runtime's CPU per iteration, and the utilisation law turns that into the rate at
    which its CPU limit would be full (limit ÷ CPU seconds per iteration). The probes jump
-   towards half that prediction (×2 to ×16 a probe) and stop once near it, or at the first
-   failure, so the search spends its time at the knee, not climbing to it.
+   towards that prediction (×1.25 to ×8 a probe) and stop once near it, or at the first
+   failure, so the search spends its time at the knee, not climbing to it. A probe that
+   failed only just, on latency alone, is held again as a full step; where that passes,
+   the probes from then on warm up as long as a full step.
 2. **Bracket**: full steps (a warm-up, then a hold long enough for a growing backlog to
    show) between the best passing rate and the lowest failing one: before any failure,
    aimed just below the prediction and then at it; after, at the geometric midpoint of
    the best pass and the likely knee (an overloaded step still achieves about what the
-   runtime can serve). Rates lie on one fixed geometric lattice (ratio 1 + `precision`),
-   the same for every search, so repeated searches land on the same rates.
+   runtime can serve). Where only a probe passed at the best rate, that rate is held
+   first, and then the bracket above it halved; below a rate where a probe passed and a
+   full step failed, the bracket is halved too. Rates lie on one fixed geometric lattice
+   (ratio 1 + `precision`), the same for every search, so repeated searches land on the
+   same rates.
 3. **Confirmation**: once the best pass and the lowest failure are neighbours on the
    lattice, the best pass is held until it passed `confirmations` (k) full holds. A hold
-   that fails makes its rate a failing one and the search goes on below it, so the
+   that fails makes its rate a failing one and the search goes on below it (1, 2, 4
+   lattice steps down as such rates add up), so the
    answer is the highest rate that passed k of k holds, with the lowest failing rate
    above it.
 
@@ -121,6 +127,9 @@ class SearchOutcome:
     unconfirmed_why: str | None = None  # why the capacity passed fewer than k holds
     prediction: Prediction | None = None
     search_s: float = 0.0
+    # Set when the probes were made to warm up as long as a full step (a probe failed
+    # where the full step at its rate passed).
+    probe_warmup_s: float | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -161,6 +170,12 @@ class _Knowledge:
 
     def full_passes(self, rate: float) -> list[StepResult]:
         return [s for s in self.passed.get(rate, []) if s.phase != "probe"]
+
+    def probe_overshot(self) -> bool:
+        """A rate whose probe passed failed a full hold."""
+        return any(
+            any(s.phase == "probe" for s in self.passed.get(rate, [])) for rate in self.failed
+        )
 
     def likely_ceiling(self, lo: float) -> float | None:
         """Where the knee probably is, below the lowest failing rate: an overloaded step
@@ -207,11 +222,12 @@ class _Search:
         self.known = _Knowledge()
         self.lattice = RateLattice(settings.precision)
         self.full_s = settings.warmup_s + settings.hold_s + STEP_OVERHEAD_S
+        self.probe_warmup_s = settings.probe_warmup_s
         self.probe_s = settings.probe_warmup_s + settings.probe_hold_s + STEP_OVERHEAD_S
 
     def step(self, rate: float, phase: str) -> StepResult:
         if phase == "probe":
-            result = self.run(rate, phase, self.settings.probe_warmup_s, self.settings.probe_hold_s)
+            result = self.run(rate, phase, self.probe_warmup_s, self.settings.probe_hold_s)
         else:
             result = self.run(rate, phase, self.settings.warmup_s, self.settings.hold_s)
         self.outcome.steps.append(result)
@@ -235,12 +251,14 @@ class _Search:
         rate = self.lattice.nearest(min(settings.start_rate, settings.max_rate))
         while self.affordable(self.probe_s):
             probe = self.step(rate, "probe")
-            if not probe.passed and not (
-                self.doubtful(probe)
-                and self.affordable(self.full_s)
-                and self.step(rate, "step").passed
-            ):
-                return
+            if not probe.passed:
+                if not (
+                    self.doubtful(probe)
+                    and self.affordable(self.full_s)
+                    and self.step(rate, "step").passed
+                ):
+                    return
+                self.warm_probes_longer()
             if rate >= settings.max_rate:
                 self.outcome.reached_max_rate = True
                 return
@@ -251,6 +269,16 @@ class _Search:
             aim = None if prediction is None else PROBE_AIM * prediction.ceiling / rate
             factor = 2.0 if aim is None else min(high, max(low, aim))
             rate = min(self.lattice.nearest(rate * factor), settings.max_rate)
+
+    def warm_probes_longer(self) -> None:
+        """A probe failed where the full step at its rate passed: what the full step has
+        and the probe lacks is its longer warm-up (a runtime placed afresh still compiling
+        or filling its caches through the probe's). The probes from here on warm up as
+        long as a full step does, so they stop failing where full holds pass."""
+        if self.probe_warmup_s < self.settings.warmup_s:
+            self.probe_warmup_s = self.settings.warmup_s
+            self.probe_s = self.probe_warmup_s + self.settings.probe_hold_s + STEP_OVERHEAD_S
+            self.outcome.probe_warmup_s = self.probe_warmup_s
 
     def probe_downwards(self) -> bool:
         """Probes at half the lowest failure, and half again, until one passes."""
@@ -274,12 +302,13 @@ class _Search:
             above = self.lattice.rate(round(self.lattice.index(lo)) + 1)
             rate = max(self.lattice.nearest(min(target, 4 * lo)), above)
             return min(rate, self.settings.max_rate)
-        if hi in self.known.passed:
-            # hi passed holds before it failed one: the knee lies just below it. Each
+        if self.known.full_passes(hi):
+            # hi passed full holds before it failed one: the knee lies just below it. Each
             # further rate that does the same doubles the way down (1, 2, 4 lattice
             # steps), so a search whose confirmations keep failing reaches a rate that
-            # holds within its budget.
-            flaky = sum(1 for rate in self.known.failed if rate in self.known.passed)
+            # holds within its budget. (Where only a probe passed at hi, its short hold
+            # says little of the knee: the bracket below it is halved, as any.)
+            flaky = sum(1 for rate in self.known.failed if self.known.full_passes(rate))
             down = (1 + self.settings.precision) ** (2 ** (flaky - 1))
             return self.lattice.between(lo, hi / down, hi)
         ceiling = self.known.likely_ceiling(lo) or hi
@@ -292,9 +321,17 @@ class _Search:
         confirmed: the step and what `lo` still needs, should the step fail; or, going
         down to the neighbour of a rate that passed holds before it failed one, the k
         holds of that neighbour, which most likely passes."""
-        if hi is not None and hi in self.known.passed:
+        if hi is not None and self.known.full_passes(hi):
             return self.settings.confirmations
         return 1 + max(needed, 0)
+
+    def unproven_probe_pass(self, lo: float, hi: float | None) -> bool:
+        """Only a probe passed at the best rate `lo` and a full step failed above it: lo
+        is held before the bracket above it. A probe's few seconds miss what a runtime
+        does every few seconds, and where they did, every rate between failed too
+        (docs/capacity.md, the search). Once a probe's rate has failed its full hold, the
+        lower probes are no surer, and the bracket is halved from there."""
+        return hi is not None and not self.known.full_passes(lo) and not self.known.probe_overshot()
 
     def settled(self, lo: float, hi: float | None) -> bool:
         """Nothing left to bracket: lo's neighbour on the lattice failed, or lo is the
@@ -319,12 +356,14 @@ class _Search:
                     return
                 self.full_step(lo)
             elif self.affordable(self.full_s * self.holds_to_finish(lo, hi, needed)):
-                self.full_step(self.aim(lo, hi))
+                self.full_step(lo if self.unproven_probe_pass(lo, hi) else self.aim(lo, hi))
             elif needed > 0 and self.affordable(self.full_s):
                 # No time left to finish confirmed: hold again what passed a full hold,
-                # or, where only a probe passed, the rate the bracket aims at, nearer the
-                # knee (a probe-only rate needs k holds as much as any).
-                self.full_step(lo if self.known.full_passes(lo) else self.aim(lo, hi))
+                # or a probe's pass yet to be held (as above); else, where only a probe
+                # passed, the rate the bracket aims at, nearer the knee (a probe-only
+                # rate needs k holds as much as any).
+                again = self.known.full_passes(lo) or self.unproven_probe_pass(lo, hi)
+                self.full_step(lo if again else self.aim(lo, hi))
             else:
                 return
 

@@ -27,11 +27,18 @@ from tierbench.load.yardstick_server import ROWS
 # it lost; with 64 the two read alike (tests/load/test_yardstick_docker.py).
 VUS_PER_PROCESS = 64
 DURATION_S = 1.5
-WORKLOAD = (
-    f"GET / to a fixed asyncio HTTP/1.1 service (one process per CPU of the limit, each "
-    f"request building and serialising a {ROWS}-record JSON document, a small 200 back), "
-    f"k6 closed-loop with {VUS_PER_PROCESS} keep-alive VUs per process for {DURATION_S:g} s"
-)
+
+
+def workload_text(duration_s: float) -> str:
+    """What a reading of `duration_s` seconds ran, in words, as its record gives it."""
+    return (
+        f"GET / to a fixed asyncio HTTP/1.1 service (one process per CPU of the limit, each "
+        f"request building and serialising a {ROWS}-record JSON document, a small 200 back), "
+        f"k6 closed-loop with {VUS_PER_PROCESS} keep-alive VUs per process for {duration_s:g} s"
+    )
+
+
+WORKLOAD = workload_text(DURATION_S)
 
 
 class YardstickError(RuntimeError):
@@ -56,10 +63,16 @@ class Yardstick:
 
 
 def yardstick_from_counts(
-    requests: int, duration_s: float, cpu_ns: int, cpus: float, memory_bytes: int
+    requests: int,
+    duration_s: float,
+    cpu_ns: int,
+    cpus: float,
+    memory_bytes: int,
+    workload: str = WORKLOAD,
 ) -> Yardstick:
     """The record from what was counted: k6's requests over its run and the service's
-    CPU nanoseconds over the same span. YardstickError when nothing was served."""
+    CPU nanoseconds over the same span; `workload` says what ran (a reading's length
+    other than the sweep's goes into it). YardstickError when nothing was served."""
     if requests <= 0 or duration_s <= 0:
         raise YardstickError(f"k6 completed no request in {duration_s:.2f} s")
     if cpus <= 0:
@@ -72,6 +85,7 @@ def yardstick_from_counts(
         duration_s=round(duration_s, 3),
         requests=requests,
         cpu_pct_of_limit=round(100 * cpu_ns / 1e9 / duration_s / cpus, 1),
+        workload=workload,
     )
 
 

@@ -33,6 +33,7 @@ from tierbench.load.yardstick import (
     VUS_PER_PROCESS,
     Yardstick,
     YardstickError,
+    workload_text,
     yardstick_from_counts,
 )
 
@@ -195,4 +196,11 @@ def measure_yardstick(
         raise YardstickError(f"{type(error).__name__}: {error}") from None
     finally:
         remove(container)
-    return yardstick_from_counts(requests, measured_s, used_ns, limits.cpus, limits.memory_bytes)
+    return yardstick_from_counts(
+        requests,
+        measured_s,
+        used_ns,
+        limits.cpus,
+        limits.memory_bytes,
+        workload_text(duration_s),
+    )

@@ -50,6 +50,7 @@ cp results/charts/comparison.gif results/charts/summary.png "$OUT/"
 grep -E "tierbench: (cell [0-9]+/[0-9]+ )?python-s[: ]" make-bench.txt > "$OUT/progress.txt"
 rm -f make-bench.txt
 $PY benchmarks/raw_bytes.py results > "$BENCH/raw_bytes.txt"
+$PY benchmarks/probe_trust.py "$OUT" > "$BENCH/probe_trust.txt"
 
 say "capacity benchmarks"
 for cell in "python m" "ts s"; do

@@ -319,10 +319,11 @@ class OptimisticProbes(Simulated):
 
 
 def test_a_rate_only_a_probe_passed_is_held_before_the_bracket_above_it():
-    """In 6 of the 11 searches in docs/example (at 3723d5e) whose first failing full step
-    lay above a rate only a probe had passed, every full step between the two failed too:
-    python at l, s and xs, and in the tracing sweep python at m and s and python-notrace
-    at m. The search holds that rate first, and bisects below it when it fails."""
+    """In 6 of the 11 searches in docs/example whose first failing full step lay above a
+    rate only a probe had passed, every full step between the two failed too
+    (docs/example/benchmarks/probe_trust.txt): python at l, s and xs, and in the tracing
+    sweep python at m and s and python-notrace at m. The search holds that rate first,
+    and bisects below it when it fails."""
     service = OptimisticProbes(11.0, probes_pass_up_to=14.5)
     outcome = capacity_search(service, CapacitySettings(), clock=service.clock)
     full = [(rate, phase) for rate, phase in service.calls if phase != "probe"]

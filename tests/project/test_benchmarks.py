@@ -20,6 +20,7 @@ ARGPARSE_SCRIPTS = [
     "step_state.py",
     "mock_llm_ceiling.py",
     "orchestration_overhead.py",
+    "probe_trust.py",
     "render_fps.py",
     "tidy_throughput.py",
 ]
@@ -69,3 +70,13 @@ def test_raw_bytes_per_request(tmp_path):
     result = run(str(REPO / "benchmarks" / "raw_bytes.py"), str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert f"{len(lines) / 50:,.0f}" in result.stdout  # plain bytes per request
+
+
+def test_probe_trust_reads_the_committed_step_tables():
+    """The count docs/capacity.md quotes comes from the committed example's step tables."""
+    result = run(str(REPO / "benchmarks" / "probe_trust.py"), str(REPO / "docs" / "example"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (REPO / "docs/example/benchmarks/probe_trust.txt").read_text()
+    assert "every full step between failed" in result.stdout
+    empty = run(str(REPO / "benchmarks" / "probe_trust.py"), str(REPO / "src"))
+    assert empty.returncode == 1 and "no capacity step tables" in empty.stderr

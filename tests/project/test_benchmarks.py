@@ -77,6 +77,6 @@ def test_probe_trust_reads_the_committed_step_tables():
     result = run(str(REPO / "benchmarks" / "probe_trust.py"), str(REPO / "docs" / "example"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == (REPO / "docs/example/benchmarks/probe_trust.txt").read_text()
-    assert "every full step between failed" in result.stdout
+    assert " searches failed a full step above a rate only a probe" in result.stdout
     empty = run(str(REPO / "benchmarks" / "probe_trust.py"), str(REPO / "src"))
     assert empty.returncode == 1 and "no capacity step tables" in empty.stderr

@@ -1,10 +1,10 @@
 import http from "k6/http";
 import { check, sleep } from "k6";
 
-// A fast request, then two seconds of think time: each iteration holds its VU for two
+// A fast request, then three seconds of think time: each iteration holds its VU for three
 // seconds while its request takes milliseconds.
 export default function () {
   const res = http.get(`${__ENV.BASE_URL}/hello`, { tags: { name: "hello" } });
   check(res, { "status is 200": (r) => r.status === 200 });
-  sleep(2);
+  sleep(3);
 }

@@ -223,7 +223,11 @@ class _Search:
         self.lattice = RateLattice(settings.precision)
         self.full_s = settings.warmup_s + settings.hold_s + STEP_OVERHEAD_S
         self.probe_warmup_s = settings.probe_warmup_s
-        self.probe_s = settings.probe_warmup_s + settings.probe_hold_s + STEP_OVERHEAD_S
+
+    @property
+    def probe_s(self) -> float:
+        """What a probe costs the budget, at the probes' warm-up of the moment."""
+        return self.probe_warmup_s + self.settings.probe_hold_s + STEP_OVERHEAD_S
 
     def step(self, rate: float, phase: str) -> StepResult:
         if phase == "probe":
@@ -276,9 +280,7 @@ class _Search:
         or filling its caches through the probe's). The probes from here on warm up as
         long as a full step does, so they stop failing where full holds pass."""
         if self.probe_warmup_s < self.settings.warmup_s:
-            self.probe_warmup_s = self.settings.warmup_s
-            self.probe_s = self.probe_warmup_s + self.settings.probe_hold_s + STEP_OVERHEAD_S
-            self.outcome.probe_warmup_s = self.probe_warmup_s
+            self.probe_warmup_s = self.outcome.probe_warmup_s = self.settings.warmup_s
 
     def probe_downwards(self) -> bool:
         """Probes at half the lowest failure, and half again, until one passes."""

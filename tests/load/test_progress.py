@@ -71,3 +71,20 @@ def test_the_cells_place_counts_those_already_finished(tmp_path):
     position = SweepPosition.of("a-s", ["a-xs", "b-xs", "a-s", "b-s"], tmp_path)
     assert (position.index, position.total) == (3, 4)
     assert position.started == (tmp_path / "preflight.json").stat().st_mtime
+
+
+class SilentK6:
+    """k6's REST API before its first request counted: no metric exists yet."""
+
+    def metric(self, name: str) -> dict | None:
+        return None
+
+
+def test_a_reading_before_k6_counted_anything_keeps_every_field_in_its_place():
+    stream = io.StringIO()
+    line = ProgressLine("ts-m", SweepPosition(2, 4, 0.0), 2.0, stream, terminal=False)
+    line.tick(SilentK6(), 0.0)
+    line.done()
+    (text,) = stream.getvalue().splitlines()
+    assert text.startswith("tierbench: cell 2/4 ts-m · 0s of 2s")
+    assert text.endswith(" · – req/s · p95 – · errors –")

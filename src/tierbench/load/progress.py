@@ -90,7 +90,7 @@ class ProgressLine:
             f"{_duration(elapsed)} of {_duration(self.load_s)}",
             f"sweep {_duration(self.clock() - self.position.started)} in, "
             f"~{_duration(sweep_left)} left",
-            "–" if rate is None else f"{rate:,.0f} req/s",
+            "– req/s" if rate is None else f"{rate:,.0f} req/s",
             "p95 –"
             if not count or duration.get("p(95)") is None
             else f"p95 {duration['p(95)']:.0f} ms",

@@ -104,7 +104,8 @@ def test_an_slo_broken_with_cpu_to_spare_near_the_ceiling_is_the_load_sides():
     verdict = classify(searched, SETTINGS, load_side_cores=1)
     assert verdict.limited_by == "load-generator" and verdict.lower_bound
     assert verdict.load_side_ceiling_rps == pytest.approx(2325)
-    assert "at 86% of the load side's measured ceiling" in verdict.reason
+    # Judged by the step that failed (2,100 req/s offered), not by the capacity below it.
+    assert "in a step that offered 90% of the load side's measured ceiling" in verdict.reason
     assert "The load side's measured ceiling: about 2,325 req/s" in verdict.reason
     # Without the load side's cores (a backend that cannot count them) it stays latency.
     assert classify(searched, SETTINGS).limited_by == "latency"
@@ -119,6 +120,21 @@ def test_an_slo_broken_with_cpu_to_spare_near_the_ceiling_is_the_load_sides():
         converged=True,
     )
     assert classify(low, SETTINGS, load_side_cores=1).limited_by == "latency"
+    # On a coarse lattice the capacity lies a whole step below the failing rate: 1,600 req/s
+    # is 69 % of the ceiling, but the step that broke offered 2,100 (90 %), so the load side
+    # may have broken it, and the capacity is a lower bound.
+    coarse = SearchOutcome(
+        steps=[*passing[:3], linear(1600), broke],
+        best=linear(1600),
+        capacity_steps=[linear(1600)],
+        confirmations=3,
+        needed=3,
+        failing=broke,
+        converged=True,
+    )
+    judged = classify(coarse, SETTINGS, load_side_cores=1)
+    assert judged.limited_by == "load-generator" and judged.lower_bound
+    assert judged.shown == "≥ 1,600 req/s"
 
 
 def test_a_recorded_search_measures_its_load_side_and_capacity_md_states_it():

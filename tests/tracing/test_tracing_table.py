@@ -179,17 +179,23 @@ def test_a_side_stopped_at_the_load_sides_ceiling_is_a_lower_bound_and_its_ratio
     holds, (traced, untraced) = recorded()
     ceiling = untraced.measured_load_side().ceiling_rps
     # As a search made before the verdict looked at the load side would say it: latency,
-    # at 90 % of the load side's measured ceiling.
+    # at 70 % of the load side's measured ceiling, and failed a coarse step above, at 90 %.
     at_ceiling = dataclasses.replace(
-        untraced.verdict, limited_by="latency", capacity_rps=0.9 * ceiling, lower_bound=False
+        untraced.verdict,
+        limited_by="latency",
+        capacity_rps=0.7 * ceiling,
+        failed_at_rps=0.9 * ceiling,
+        lower_bound=False,
     )
     frame = tracing_frame(holds, [traced, dataclasses.replace(untraced, verdict=at_ceiling)])
     row = frame.row(0, named=True)
     assert row["capacity_lower_bound_off"] and not row["capacity_lower_bound_on"]
     markdown = tracing_markdown(frame, {"TRACING": "off"}, 0.5)
-    assert f"| ≥ {0.9 * ceiling:,.0f} (" in markdown
+    assert f"| ≥ {0.7 * ceiling:,.0f} (" in markdown
     assert f"| ≤ {row['capacity_ratio']:.2f} |" in markdown
     # Well below the ceiling, the same verdict is the runtime's capacity.
-    below = dataclasses.replace(at_ceiling, capacity_rps=0.5 * ceiling)
+    below = dataclasses.replace(
+        at_ceiling, capacity_rps=0.5 * ceiling, failed_at_rps=0.55 * ceiling
+    )
     frame = tracing_frame(holds, [traced, dataclasses.replace(untraced, verdict=below)])
     assert not frame.row(0, named=True)["capacity_lower_bound_off"]

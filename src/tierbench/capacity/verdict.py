@@ -43,8 +43,8 @@ CONTENDED_BUSY = 0.8
 THROTTLED = 0.2
 # Found below this share of the utilisation law's prediction: not CPU-bound.
 FAR_BELOW_PREDICTION = 0.8
-# A capacity whose SLO broke with CPU to spare, at this share of the load side's measured
-# ceiling or more, was set by the load side: k6's bursts need room on its cores.
+# A step whose SLO broke with CPU to spare while it offered this share of the load side's
+# measured ceiling or more was broken by the load side: k6's bursts need room on its cores.
 NEAR_LOAD_SIDE = 0.85
 LOWER_BOUND_CAUSES = ("load-generator", "upstream", "search-bound")
 
@@ -224,25 +224,28 @@ def _reason(
     return reason
 
 
-def load_side_bound(limited_by: str, capacity_rps: float | None, side: LoadSide | None) -> bool:
-    """Whether a capacity whose SLO broke with CPU to spare (`latency`, `errors`) lies so
-    close to the load side's measured ceiling that the load side set it."""
+def load_side_bound(limited_by: str, offered_rps: float | None, side: LoadSide | None) -> bool:
+    """Whether a step whose SLO broke with CPU to spare (`latency`, `errors`) offered so
+    much of the load side's measured ceiling that the load side, not the runtime, may have
+    broken it. `offered_rps` is the failing step's (or, where it is unknown, the capacity's):
+    on a coarse lattice the capacity lies a whole step below the rate that failed."""
     ceiling = None if side is None else side.ceiling_rps
-    if limited_by not in ("latency", "errors") or not capacity_rps or not ceiling:
+    if limited_by not in ("latency", "errors") or not offered_rps or not ceiling:
         return False
-    return capacity_rps >= NEAR_LOAD_SIDE * ceiling
+    return offered_rps >= NEAR_LOAD_SIDE * ceiling
 
 
 def _near_load_side(
-    limited_by: str, evidence: str, capacity_rps: float | None, side: LoadSide | None
+    limited_by: str, evidence: str, offered_rps: float | None, side: LoadSide | None
 ) -> tuple[str, str]:
-    """A capacity `load_side_bound` is the load side's: (limited_by, evidence) then say so
+    """A failure `load_side_bound` calls the load side's: (limited_by, evidence) then say so
     with the ceiling."""
-    if not load_side_bound(limited_by, capacity_rps, side):
+    if not load_side_bound(limited_by, offered_rps, side):
         return limited_by, evidence
-    assert side is not None and side.ceiling_rps and capacity_rps
+    assert side is not None and side.ceiling_rps and offered_rps
     return "load-generator", (
-        f"{evidence}, at {capacity_rps / side.ceiling_rps:.0%} of the load side's measured ceiling"
+        f"{evidence}, in a step that offered {offered_rps / side.ceiling_rps:.0%} of the load "
+        "side's measured ceiling"
     )
 
 
@@ -261,13 +264,15 @@ def classify(
     else:
         limited_by, evidence = _cause(failing, settings, shared_with_runtime)
     capacity_rps = _mean([s.rps for s in holds]) if holds else None
-    side = load_side(outcome.steps, load_side_cores, shared_with_runtime)
-    limited_by, evidence = _near_load_side(limited_by, evidence, capacity_rps, side)
     per_iteration = _mean([s.requests_per_iteration for s in holds]) or (
         failing.requests_per_iteration if failing else None
     )
     failed_at_rps = (
         failing.offered_rate * per_iteration if failing is not None and per_iteration else None
+    )
+    side = load_side(outcome.steps, load_side_cores, shared_with_runtime)
+    limited_by, evidence = _near_load_side(
+        limited_by, evidence, failed_at_rps or capacity_rps, side
     )
     prediction = outcome.prediction
     predicted_rps = prediction.rate * per_iteration if prediction and per_iteration else None

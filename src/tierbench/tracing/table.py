@@ -67,7 +67,9 @@ def _capacity(record: CapacityRecord | None) -> dict[str, Any]:
         return {"rps": None, "lower_bound": None, "confirmed": None, "memory": None}
     verdict = record.verdict
     at_ceiling = load_side_bound(
-        verdict.limited_by, verdict.capacity_rps, record.measured_load_side()
+        verdict.limited_by,
+        verdict.failed_at_rps or verdict.capacity_rps,
+        record.measured_load_side(),
     )
     return {
         "rps": verdict.capacity_rps,

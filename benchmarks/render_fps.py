@@ -7,7 +7,10 @@ Renders the same distinct race frames at 1280x720 three ways, in one run:
 - kaleido's own batch API (one browser, MathJax off, but a page reload after every image);
 - the naive loop: `go.Figure(frame).write_image(...)` per frame, plotly's defaults.
 The naive loop is slow, so it runs on the first --naive-frames frames only; the rate is
-per frame either way. The host's load average is printed: other work on the machine slows
+per frame either way. Then the rendered frames, the last held for a second as the
+animation holds its closing table, are encoded as a GIF and an MP4 two ways: each file in
+its own pass (`write_gif`, then `write_mp4`) and both in one pass (`write_videos`, what a
+render does). The host's load average is printed: other work on the machine slows
 every method, so compare the methods within one run rather than across runs.
 """
 
@@ -29,6 +32,7 @@ import plotly.graph_objects as go
 from tierbench.charts.comparison.race_frame import race_figure
 from tierbench.charts.comparison.results import load_chart_data
 from tierbench.charts.output.png_renderer import default_workers, render_figures
+from tierbench.charts.output.video import write_gif, write_mp4, write_videos
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_FPS = 10
@@ -47,12 +51,26 @@ def race_frames(results: Path, count: int, width: int, height: int) -> list[dict
     return frames[:count]
 
 
-def time_batched(frames: list[dict], workers: int) -> float:
+def time_batched(frames: list[dict], workers: int) -> tuple[float, list[bytes]]:
     started = time.perf_counter()
     images = render_figures(frames, workers=workers)
     elapsed = time.perf_counter() - started
     assert len(images) == len(frames)
-    return elapsed
+    return elapsed, images
+
+
+def time_encoding(images: list[bytes], out: Path, fps: int = 15) -> tuple[float, float]:
+    """Seconds to write the GIF and the MP4 in two passes, then in one."""
+    frames = [*images, *[images[-1]] * fps]
+    started = time.perf_counter()
+    write_gif(frames, out / "apart.gif", fps)
+    write_mp4(frames, out / "apart.mp4", fps)
+    apart = time.perf_counter() - started
+    started = time.perf_counter()
+    write_videos(frames, fps, gif=out / "together.gif", mp4=out / "together.mp4")
+    together = time.perf_counter() - started
+    assert (out / "apart.gif").read_bytes() == (out / "together.gif").read_bytes()
+    return apart, together
 
 
 def time_kaleido_batch(frames: list[dict], workers: int, out: Path) -> float:
@@ -95,8 +113,9 @@ def main() -> int:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
-        seconds = time_batched(frames, args.workers)
+        seconds, images = time_batched(frames, args.workers)
         results["batched"] = {"frames": len(frames), "seconds": seconds}
+        encode_apart, encode_together = time_encoding(images, out)
         if not args.skip_kaleido_batch:
             seconds = time_kaleido_batch(frames, args.workers, out)
             results["kaleido_batch"] = {"frames": len(frames), "seconds": seconds}
@@ -127,6 +146,10 @@ def main() -> int:
             f"  batched is {batched / results['kaleido_batch']['frames_per_s']:.1f} times "
             "faster than kaleido's batch API"
         )
+    print(
+        f"  encoding {len(frames) + 15} frames as GIF and MP4: {encode_apart:.1f} s in two "
+        f"passes, {encode_together:.1f} s in one ({encode_apart / encode_together:.2f} x)"
+    )
     if load_before > (cores or 1) * 0.75:
         print(
             f"warning: the host was busy (load {load_before:.1f} on {cores} cores); every "
@@ -146,6 +169,7 @@ def main() -> int:
             "load_after": load_after,
             "ratio": ratio,
             "median_frame_ms": None,
+            "encode_s": {"two_passes": encode_apart, "one_pass": encode_together},
             "methods": results,
         }
         summary["median_frame_ms"] = statistics.median(

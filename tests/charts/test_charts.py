@@ -3,13 +3,16 @@ bad input (missing cells, no requests, all failed, one runtime, one tier, odd ti
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import polars as pl
 import pytest
+from PIL import Image
 
 from conftest import DATA
 from tierbench.charts import theme
@@ -32,7 +35,7 @@ from tierbench.charts.comparison.report import report_figures
 from tierbench.charts.comparison.results import load_chart_data
 from tierbench.charts.comparison.results_table import table_figure
 from tierbench.charts.comparison.summary_image import footer_text, summary_figure
-from tierbench.charts.output.video import gif_durations_ms
+from tierbench.charts.output.video import gif_durations_ms, write_gif, write_mp4, write_videos
 
 SMOKE = DATA / "results-smoke"
 # Older cells recorded from real k6 runs: three services, two repeats at XS, one cell missing.
@@ -199,6 +202,35 @@ def test_gif_delays_keep_the_frame_rate_in_whole_centiseconds():
     delays = gif_durations_ms(45, 15)
     assert all(d % 10 == 0 for d in delays) and set(delays) <= {60, 70}
     assert sum(delays) == 3000
+
+
+def test_both_videos_in_one_pass_are_the_videos_made_apart(tmp_path: Path):
+    """Held frames (the same PNG again) decode once; the GIF is byte for byte the one
+    write_gif makes, and the MP4 has every frame, held ones included."""
+
+    def png(shade: int) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 36), (shade, 255 - shade, 90)).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    held = png(200)
+    frames = [png(0), png(60), held, held, held, png(120), held]
+    write_videos(frames, 10, gif=tmp_path / "both.gif", mp4=tmp_path / "both.mp4")
+    write_gif(frames, tmp_path / "alone.gif", 10)
+    write_mp4(frames, tmp_path / "alone.mp4", 10)
+    assert (tmp_path / "both.gif").read_bytes() == (tmp_path / "alone.gif").read_bytes()
+    for name in ("both.mp4", "alone.mp4"):
+        count, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / name))
+        assert count == len(frames), name
+    with Image.open(tmp_path / "both.gif") as gif:
+        # Pillow merges the held run into one frame of their summed delay.
+        delays = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            delays.append(gif.info["duration"])
+    assert sum(delays) == 700 and gif.n_frames == 5
+    with pytest.raises(ValueError, match="no frames"):
+        write_videos([], 10, gif=tmp_path / "none.gif")
 
 
 # --- reading results ------------------------------------------------------------------

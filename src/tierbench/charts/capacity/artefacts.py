@@ -16,7 +16,7 @@ from tierbench.charts.capacity_results import CapacityData
 from tierbench.charts.options import ChartOptions
 from tierbench.charts.output.html_page import figure_sections, html_page
 from tierbench.charts.output.png_renderer import default_workers, render_figures
-from tierbench.charts.output.video import write_gif, write_mp4
+from tierbench.charts.output.video import write_videos
 from tierbench.files import replaced_atomically, write_text
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,13 @@ def render_capacity_animation(
         theme.PROBLEM,
         theme.GRID,
     ]
-    with replaced_atomically(gif, keep_suffix=True) as temporary:
-        write_gif(frames, temporary, options.fps, exact_colours=colours)
-    with replaced_atomically(mp4, keep_suffix=True) as temporary:
-        write_mp4(frames, temporary, options.fps)
+    with (
+        replaced_atomically(gif, keep_suffix=True) as gif_temporary,
+        replaced_atomically(mp4, keep_suffix=True) as mp4_temporary,
+    ):
+        write_videos(
+            frames, options.fps, gif=gif_temporary, mp4=mp4_temporary, exact_colours=colours
+        )
     log.info("rendered %d capacity frames", len(frames))
     return len(frames)
 

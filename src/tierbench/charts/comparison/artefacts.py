@@ -17,7 +17,7 @@ from tierbench.charts.comparison.results import ChartData
 from tierbench.charts.comparison.summary_image import summary_figure
 from tierbench.charts.options import MIN_HEIGHT, MIN_WIDTH, ChartOptions
 from tierbench.charts.output.png_renderer import default_workers, render_figures
-from tierbench.charts.output.video import write_gif, write_mp4
+from tierbench.charts.output.video import write_videos
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +83,19 @@ def render_comparison(
         report.frames_per_s,
         workers,
     )
-    for kind, path, budget in (("gif", gif, GIF_BUDGET_BYTES), ("mp4", mp4, MP4_BUDGET_BYTES)):
-        if path is None:
-            continue
-        path = Path(path)
+    paths = {kind: Path(path) for kind, path in (("gif", gif), ("mp4", mp4)) if path is not None}
+    for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-        if kind == "gif":
-            write_gif(frames, path, fps, exact_colours=chart_colours(data))
-        else:
-            write_mp4(frames, path, fps)
+    write_videos(
+        frames,
+        fps,
+        gif=paths.get("gif"),
+        mp4=paths.get("mp4"),
+        exact_colours=chart_colours(data),
+    )
+    budgets = {"gif": GIF_BUDGET_BYTES, "mp4": MP4_BUDGET_BYTES}
+    for kind, path in paths.items():
+        budget = budgets[kind]
         report.files[kind] = path
         if path.stat().st_size > budget:
             report.warnings.append(

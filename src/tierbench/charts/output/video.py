@@ -1,4 +1,9 @@
-"""Encode rendered PNG frames as a GIF (Pillow) and an MP4 (ffmpeg's libx264, yuv420p)."""
+"""Encode rendered PNG frames as a GIF (Pillow) and an MP4 (ffmpeg's libx264, yuv420p).
+
+`write_videos` makes both in one pass: each frame is decoded once, a frame held on screen
+(the same PNG again) is neither decoded nor quantized again, and ffmpeg encodes in its own
+process while Pillow quantizes the GIF's frames.
+"""
 
 from __future__ import annotations
 
@@ -65,39 +70,59 @@ def _shared_palette(
     return palette
 
 
-def write_gif(
+def write_videos(
     frames: Sequence[bytes],
-    path: Path | str,
     fps: float,
     *,
+    gif: Path | str | None = None,
+    mp4: Path | str | None = None,
     colours: int = GIF_COLOURS,
     exact_colours: Sequence[str] = (),
+    crf: int = MP4_CRF,
 ) -> None:
-    """Write the frames as a looping GIF played at `fps`; `exact_colours` (hex) are kept
-    exactly, so each runtime's colour matches the other charts."""
+    """Write the frames as a looping GIF and/or an H.264 MP4 (yuv420p, playable
+    everywhere), both played at `fps`. In the GIF, `exact_colours` (hex) are kept exactly,
+    so each runtime's colour matches the other charts."""
     if not frames:
         raise ValueError("no frames to write")
-    palette = _shared_palette(frames, colours, exact_colours)
-    indexed = [
-        image.quantize(palette=palette, dither=Image.Dither.NONE) for image in _decoded(frames)
-    ]
-    indexed[0].save(
-        path,
-        save_all=True,
-        append_images=indexed[1:],
-        loop=0,
-        duration=gif_durations_ms(len(indexed), fps),
-        optimize=False,
-        disposal=1,
-    )
+    if gif is None and mp4 is None:
+        return
+    palette = _shared_palette(frames, colours, exact_colours) if gif is not None else None
+    writer = _mp4_writer(frames[0], mp4, fps, crf) if mp4 is not None else None
+    indexed: list[Image.Image] = []
+    quantized: dict[bytes, Image.Image] = {}
+    previous: bytes | None = None
+    rgb = b""
+    try:
+        for png in frames:
+            if png != previous:
+                image = next(_decoded([png]))
+                rgb = image.tobytes() if writer is not None else b""
+                if palette is not None and png not in quantized:
+                    quantized[png] = image.quantize(palette=palette, dither=Image.Dither.NONE)
+                previous = png
+            if writer is not None:
+                writer.send(rgb)
+            if palette is not None:
+                indexed.append(quantized[png])
+    finally:
+        if writer is not None:
+            writer.close()
+    if gif is not None:
+        indexed[0].save(
+            gif,
+            save_all=True,
+            append_images=indexed[1:],
+            loop=0,
+            duration=gif_durations_ms(len(indexed), fps),
+            optimize=False,
+            disposal=1,
+        )
 
 
-def write_mp4(frames: Sequence[bytes], path: Path | str, fps: float, *, crf: int = MP4_CRF) -> None:
-    """Write the frames as an H.264 MP4 (yuv420p, playable everywhere)."""
-    if not frames:
-        raise ValueError("no frames to write")
-    first = next(_decoded(frames[:1]))
-    width, height = first.size
+def _mp4_writer(first: bytes, path: Path | str, fps: float, crf: int):
+    """ffmpeg started on `path`, ready for RGB frames of `first`'s size."""
+    width, height = next(_decoded([first])).size
     if width % 2 or height % 2:
         raise ValueError(f"H.264 (yuv420p) needs an even width and height, got {width}x{height}")
     writer = imageio_ffmpeg.write_frames(
@@ -121,6 +146,21 @@ def write_mp4(frames: Sequence[bytes], path: Path | str, fps: float, *, crf: int
         ],
     )
     writer.send(None)
-    for image in _decoded(frames):
-        writer.send(np.asarray(image).tobytes())
-    writer.close()
+    return writer
+
+
+def write_gif(
+    frames: Sequence[bytes],
+    path: Path | str,
+    fps: float,
+    *,
+    colours: int = GIF_COLOURS,
+    exact_colours: Sequence[str] = (),
+) -> None:
+    """The frames as a looping GIF alone (`write_videos`)."""
+    write_videos(frames, fps, gif=path, colours=colours, exact_colours=exact_colours)
+
+
+def write_mp4(frames: Sequence[bytes], path: Path | str, fps: float, *, crf: int = MP4_CRF) -> None:
+    """The frames as an H.264 MP4 alone (`write_videos`)."""
+    write_videos(frames, fps, mp4=path, crf=crf)

@@ -10,7 +10,10 @@ request in the full steps that passed: when that moves between runs as much as t
 capacity does, the runtime's cost moved, not the search. Each run also shows the host's
 speed before and after it (a fixed CPU workload, tierbench.load.host_speed; lower is
 faster), and the batch says when it ran, so batches from different hours can be told
-apart from a host that changed speed.
+apart from a host that changed speed. Each capacity is also given in the units of the
+yardstick read at the cell's limits before and after its search (tierbench.load.yardstick):
+the figure the yardstick carries to another host, whose spread says how much of the
+capacity's was the host's speed, seen on the request path.
 Needs the images built (`make capacity` or `snakemake capacity` builds them).
 
     python benchmarks/capacity_repeatability.py [--runtime python] [--tier m] [--runs 3]
@@ -34,6 +37,7 @@ from tierbench.capacity.tables import ci95
 from tierbench.config.sweep import Cell, load_sweep
 from tierbench.load.docker.backend import DockerBackend
 from tierbench.load.machinery import interrupt_on_sigterm
+from tierbench.load.yardstick import in_yardstick_units, yardstick_rps
 
 TARGET_CV = 0.03
 
@@ -65,7 +69,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tierbench-repeat-"))
     backend = DockerBackend(sweep, override_dir=work / "compose")
     cell = Cell(args.runtime, args.tier, 1)
-    capacities, times, causes, cpu_ms, probes_ms = [], [], [], [], []
+    capacities, times, causes, cpu_ms, probes_ms, units = [], [], [], [], [], []
     began = datetime.now(UTC)
     try:
         for run in range(1, args.runs + 1):
@@ -96,6 +100,11 @@ def main() -> int:
             costs = cpu_ms_per_request(record["steps"])
             cpu_ms.extend(costs)
             cost = f", CPU {min(costs):.2f} … {max(costs):.2f} ms per request" if costs else ""
+            yardstick = record.get("yardstick")
+            unit = in_yardstick_units(verdict["capacity_rps"], yardstick)
+            if unit is not None:
+                units.append(unit)
+                cost += f", yardstick {yardstick_rps(yardstick):,.0f} req/s ({unit:.3f} x)"
             speed = record.get("host_speed")
             if speed:
                 probes_ms.append(speed["median_ms"])
@@ -134,6 +143,12 @@ def main() -> int:
         print(
             f"  host      {min(probes_ms):.1f} … {max(probes_ms):.1f} ms for the fixed CPU "
             f"workload around each run ({max(probes_ms) / min(probes_ms) - 1:+.0%})"
+        )
+    if len(units) > 1:
+        mean_unit, sd_unit = statistics.fmean(units), statistics.stdev(units)
+        print(
+            f"  in yardstick units: {mean_unit:.3f} x ± {sd_unit:.3f} ({min(units):.3f} … "
+            f"{max(units):.3f}), CV {sd_unit / mean_unit:.1%}"
         )
     verdict = "within" if cv <= TARGET_CV else "OVER"
     print(f"  target CV ≤ {TARGET_CV:.0%}: {cv:.1%}, {verdict} target")

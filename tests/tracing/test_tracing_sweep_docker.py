@@ -16,11 +16,13 @@ from conftest import REPO, containers_of, run_snakemake
 pytestmark = pytest.mark.docker
 PROJECT = "tierbench-tracing"
 
-# Capped at 32 iterations/s, below either side's knee at XS: the search ends after a probe
+# Capped at 16 iterations/s, below either side's knee at XS: the search ends after a probe
 # and a hold there (a lower bound), which is all the holds need, a rate to take half of.
+# (At 32, a traced runtime placed afresh with a second's warm-up failed its hold's p99 on
+# this host, 271 ms against 250, and the search went down through five more steps.)
 QUICK_SEARCH = {
-    "start_rate": 32,
-    "max_rate": 32,
+    "start_rate": 16,
+    "max_rate": 16,
     "probe_warmup_s": 0.5,
     "probe_hold_s": 1.5,
     "warmup_s": 1,

@@ -176,10 +176,10 @@ def search_web_at_s(workdir: Workdir, script: str, search: dict):
 def test_a_saturated_load_generator_gives_a_lower_bound(workdir: Workdir):
     """k6 spends 4 ms of its one core per iteration: it fills its core long before the
     service is busy, so the cell reports "at least", never a capacity."""
-    # Only the verdict matters here, so one hold confirms; the lattice is fine enough (6 %)
-    # that the capacity lands near the rate where k6's core filled, wherever a noisy step
-    # fails first: the verdict compares the capacity with the load side's measured
-    # ceiling (at 30 %, a first failure at 90 % of it left the capacity at 75 %).
+    # Only the verdict matters here, so one hold confirms; on a fine lattice (6 %) the
+    # first failing step lies near the rate where k6's core filled, wherever a noisy step
+    # fails first, and the verdict judges that step's offered rate against the load side's
+    # measured ceiling.
     search_web_at_s(
         workdir, "k6/busy.js", {"start_rate": 128, "precision": 0.06, "confirmations": 1}
     )

@@ -20,6 +20,7 @@ import pytest
 from conftest import Workdir, busy_loop, containers_of
 from tierbench.config.limits import Limits, LimitSet
 from tierbench.config.sweep import ServiceEndpoint
+from tierbench.load.docker import yardstick as docker_yardstick
 from tierbench.load.docker.cgroups import CgroupFiles, locate_cgroup
 from tierbench.load.docker.containers import RuntimeContainer, limits_override, write_override
 from tierbench.load.docker.yardstick import LABEL, measure_yardstick
@@ -129,3 +130,29 @@ def test_a_busy_loop_on_the_runtimes_cpu_slows_the_yardstick_as_it_slows_a_cpu_b
     # The CPU-bound service loses its share of the core too: both see the same neighbour.
     assert 0.3 < service_ratio < 0.7, (quiet, busy)
     assert yardstick_containers() == [] and containers_of(PROJECT) == []
+
+
+def test_an_interrupt_as_the_engine_starts_the_yardstick_leaves_no_container(monkeypatch):
+    """Ctrl-C (or the SIGTERM a sweep turns into one) arriving while the engine starts the
+    yardstick's container, before its handle came back: the container is removed anyway.
+    (A sweep interrupted there once left one running.)"""
+    started: list[str] = []
+    run_service = docker_yardstick.run_service
+
+    def run_then_interrupt(client, image, name, limits, arguments):
+        run_service(client, image, name, limits, arguments)
+        started.append(name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(docker_yardstick, "run_service", run_then_interrupt)
+    limits = LimitSet.for_tier(Limits(cpus=0.25, memory_bytes=256 * 2**20), "")
+    with pytest.raises(KeyboardInterrupt):
+        measure_yardstick(limits, ())
+    assert len(started) == 1
+    leftover = subprocess.run(
+        ["docker", "ps", "-a", "-q", "--filter", f"label={LABEL}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert leftover == []

@@ -78,15 +78,24 @@ def distinct_ports(count: int) -> list[int]:
 
 def start_service(client: DockerClient, limits: LimitSet, ports: list[int]) -> Container:
     """The reference service's container, under `limits`, serving `ports`; one created but
-    not started is removed before the error goes on."""
+    not started, or started as an interrupt (Ctrl-C, SIGTERM) came, is removed before the
+    error goes on."""
     source = resources.files("tierbench.load").joinpath("yardstick_server.py").read_text()
     image, name = yardstick_image(client), f"tierbench-yardstick-{uuid.uuid4().hex[:12]}"
     try:
         return run_service(client, image, name, limits, [source, *map(str, ports)])
     except DockerException as error:
-        if client.container.exists(name):
-            client.container.remove(name, force=True)
+        remove_named(client, name)
         raise YardstickError(f"its container did not start: {error.stderr}") from None
+    except BaseException:
+        remove_named(client, name)
+        raise
+
+
+def remove_named(client: DockerClient, name: str) -> None:
+    """The container called `name` gone, if the engine made it."""
+    if client.container.exists(name):
+        client.container.remove(name, force=True)
 
 
 def run_service(

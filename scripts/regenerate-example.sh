@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Regenerate docs/example in one go, on this machine, from this checkout: the capacity
 # sweep, the tracing sweep, the variants sweep, the comparison sweep, every benchmark, the
-# pre-flight, then the figure blocks of the documentation. Figures from different hosts (or different hours of a shared host)
-# are not comparable, so nothing of the old example is kept. Run it on a machine that runs
-# nothing else, from a clean checkout (the records name its git revision):
+# pre-flight, then the figure blocks of the documentation. Figures from different hosts (or
+# different hours of a shared host) are not comparable, so nothing of the old example is
+# kept. Run it on a machine that runs nothing else, from a clean checkout: the records name
+# its git revision, so every output is written apart and replaces docs/example only once
+# the sweeps and benchmarks are done (the checkout stays clean while they run).
 #
 #     scripts/regenerate-example.sh            # about three hours
 #
@@ -12,11 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 make setup chromium >/dev/null
 PY=.venv/bin/python
-OUT=docs/example
+STAGE=$(mktemp -d -t tierbench-example.XXXXXX)
+OUT=$STAGE/example
 BENCH=$OUT/benchmarks
 say() { echo "regenerate-example: $*" >&2; }
 
-rm -rf results "$OUT"
+rm -rf results
 mkdir -p "$BENCH"
 
 say "capacity sweep"
@@ -74,6 +77,12 @@ $PY benchmarks/yardstick_spread.py 1 20 > "$BENCH/yardstick_spread.txt"
 $PY benchmarks/yardstick_spread.py 1 8 6 > "$BENCH/yardstick_spread_6s.txt"
 .venv/bin/tierbench doctor > "$OUT/doctor.txt"
 
+say "the new example replaces docs/example"
+rm -rf docs/example
+mv "$OUT" docs/example
+rmdir "$STAGE"
+OUT=docs/example
+BENCH=$OUT/benchmarks
 git checkout -- "$OUT/README.md"
 $PY scripts/readme_figures.py
 

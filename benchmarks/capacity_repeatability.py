@@ -42,12 +42,13 @@ from tierbench.load.yardstick import in_yardstick_units, yardstick_rps
 TARGET_CV = 0.03
 
 
-def cpu_ms_per_request(steps: list[dict]) -> list[float]:
-    """The runtime's CPU milliseconds per HTTP request in each full step that passed."""
+def cpu_ms_per_request(steps: list[dict], cores: str = "cpu_cores") -> list[float]:
+    """CPU milliseconds per HTTP request in each full step that passed: the runtime's, or
+    with `cores="k6_cpu_cores"` the load generator's own."""
     return [
-        1000 * step["cpu_cores"] / step["rps"]
+        1000 * step[cores] / step["rps"]
         for step in steps
-        if step["passed"] and step["phase"] != "probe" and step["cpu_cores"] and step["rps"]
+        if step["passed"] and step["phase"] != "probe" and step.get(cores) and step["rps"]
     ]
 
 
@@ -70,6 +71,7 @@ def main() -> int:
     backend = DockerBackend(sweep, override_dir=work / "compose")
     cell = Cell(args.runtime, args.tier, 1)
     capacities, times, causes, cpu_ms, probes_ms, units = [], [], [], [], [], []
+    k6_ms: list[float] = []
     began = datetime.now(UTC)
     try:
         for run in range(1, args.runs + 1):
@@ -100,6 +102,10 @@ def main() -> int:
             costs = cpu_ms_per_request(record["steps"])
             cpu_ms.extend(costs)
             cost = f", CPU {min(costs):.2f} … {max(costs):.2f} ms per request" if costs else ""
+            k6_costs = cpu_ms_per_request(record["steps"], "k6_cpu_cores")
+            k6_ms.extend(k6_costs)
+            if k6_costs:
+                cost += f" (k6 {min(k6_costs):.2f} … {max(k6_costs):.2f})"
             yardstick = record.get("yardstick")
             unit = in_yardstick_units(verdict["capacity_rps"], yardstick)
             if unit is not None:
@@ -138,6 +144,12 @@ def main() -> int:
         print(
             f"  CPU per request in the {len(cpu_ms)} full steps that passed: {mean_ms:.3f} ms "
             f"± {sd_ms:.3f} ({min(cpu_ms):.3f} … {max(cpu_ms):.3f}), CV {sd_ms / mean_ms:.1%}"
+        )
+    if len(k6_ms) > 1:
+        mean_ms, sd_ms = statistics.fmean(k6_ms), statistics.stdev(k6_ms)
+        print(
+            f"  k6's own CPU per request in the same steps: {mean_ms:.3f} ms ± {sd_ms:.3f} "
+            f"({min(k6_ms):.3f} … {max(k6_ms):.3f}), CV {sd_ms / mean_ms:.1%}"
         )
     if probes_ms:
         print(

@@ -88,19 +88,24 @@ def test_no_counted_load_side_no_ceiling():
     assert not failing.passed and load_side([failing], cores=1, shared=False) is None
 
 
-def test_an_slo_broken_with_cpu_to_spare_near_the_ceiling_is_the_load_sides():
-    passing = [linear(r) for r in (100, 400, 900, 2000)]
+def confirmed_search(passing: list[StepResult], failing: StepResult) -> SearchOutcome:
+    """A search whose last passing step is its capacity, confirmed 3 of 3, below `failing`."""
     best = passing[-1]
-    broke = linear(2100, percentile_ms=400.0)
-    searched = SearchOutcome(
-        steps=[*passing, broke],
+    return SearchOutcome(
+        steps=[*passing, failing],
         best=best,
         capacity_steps=[best],
         confirmations=3,
         needed=3,
-        failing=broke,
+        failing=failing,
         converged=True,
     )
+
+
+def test_an_slo_broken_with_cpu_to_spare_near_the_ceiling_is_the_load_sides():
+    passing = [linear(r) for r in (100, 400, 900, 2000)]
+    broke = linear(2100, percentile_ms=400.0)
+    searched = confirmed_search(passing, broke)
     verdict = classify(searched, SETTINGS, load_side_cores=1)
     assert verdict.limited_by == "load-generator" and verdict.lower_bound
     assert verdict.load_side_ceiling_rps == pytest.approx(2325)
@@ -110,28 +115,12 @@ def test_an_slo_broken_with_cpu_to_spare_near_the_ceiling_is_the_load_sides():
     # Without the load side's cores (a backend that cannot count them) it stays latency.
     assert classify(searched, SETTINGS).limited_by == "latency"
     # Far below the ceiling, the same failure is the runtime's.
-    low = SearchOutcome(
-        steps=[*passing[:2], linear(450, percentile_ms=400.0)],
-        best=passing[1],
-        capacity_steps=[passing[1]],
-        confirmations=3,
-        needed=3,
-        failing=linear(450, percentile_ms=400.0),
-        converged=True,
-    )
+    low = confirmed_search(passing[:2], linear(450, percentile_ms=400.0))
     assert classify(low, SETTINGS, load_side_cores=1).limited_by == "latency"
     # On a coarse lattice the capacity lies a whole step below the failing rate: 1,600 req/s
     # is 69 % of the ceiling, but the step that broke offered 2,100 (90 %), so the load side
     # may have broken it, and the capacity is a lower bound.
-    coarse = SearchOutcome(
-        steps=[*passing[:3], linear(1600), broke],
-        best=linear(1600),
-        capacity_steps=[linear(1600)],
-        confirmations=3,
-        needed=3,
-        failing=broke,
-        converged=True,
-    )
+    coarse = confirmed_search([*passing[:3], linear(1600)], broke)
     judged = classify(coarse, SETTINGS, load_side_cores=1)
     assert judged.limited_by == "load-generator" and judged.lower_bound
     assert judged.shown == "≥ 1,600 req/s"

@@ -59,8 +59,9 @@ def time_batched(frames: list[dict], workers: int) -> tuple[float, list[bytes]]:
     return elapsed, images
 
 
-def time_encoding(images: list[bytes], out: Path, fps: int = 15) -> tuple[float, float]:
-    """Seconds to write the GIF and the MP4 in two passes, then in one."""
+def time_encoding(images: list[bytes], out: Path, fps: int = 15) -> tuple[int, float, float]:
+    """The frames encoded, and the seconds to write the GIF and the MP4 in two passes, then
+    in one."""
     frames = [*images, *[images[-1]] * fps]
     started = time.perf_counter()
     write_gif(frames, out / "apart.gif", fps)
@@ -70,7 +71,7 @@ def time_encoding(images: list[bytes], out: Path, fps: int = 15) -> tuple[float,
     write_videos(frames, fps, gif=out / "together.gif", mp4=out / "together.mp4")
     together = time.perf_counter() - started
     assert (out / "apart.gif").read_bytes() == (out / "together.gif").read_bytes()
-    return apart, together
+    return len(frames), apart, together
 
 
 def time_kaleido_batch(frames: list[dict], workers: int, out: Path) -> float:
@@ -115,7 +116,7 @@ def main() -> int:
         out = Path(scratch)
         seconds, images = time_batched(frames, args.workers)
         results["batched"] = {"frames": len(frames), "seconds": seconds}
-        encode_apart, encode_together = time_encoding(images, out)
+        encoded, encode_apart, encode_together = time_encoding(images, out)
         if not args.skip_kaleido_batch:
             seconds = time_kaleido_batch(frames, args.workers, out)
             results["kaleido_batch"] = {"frames": len(frames), "seconds": seconds}
@@ -147,7 +148,7 @@ def main() -> int:
             "faster than kaleido's batch API"
         )
     print(
-        f"  encoding {len(frames) + 15} frames as GIF and MP4: {encode_apart:.1f} s in two "
+        f"  encoding {encoded} frames as GIF and MP4: {encode_apart:.1f} s in two "
         f"passes, {encode_together:.1f} s in one ({encode_apart / encode_together:.2f} x)"
     )
     if load_before > (cores or 1) * 0.75:
